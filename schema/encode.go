@@ -1,0 +1,353 @@
+package schema
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fastjson"
+)
+
+// ErrNotObject is returned for an event that is not a JSON object.
+var ErrNotObject = errors.New("event is not a JSON object")
+
+// Meta is the delivery metadata written into every record.
+type Meta struct {
+	Source string
+	// EventID and EventTime are the envelope's; nil writes null.
+	EventID    []byte
+	EventTime  []byte
+	ReceivedAt time.Time
+	// KeepRaw adds the event's JSON text to the record.
+	KeepRaw bool
+}
+
+// Info is what the encoder learned about an event while converting it. Its
+// byte slices point into the parsed JSON and live as long as it does.
+type Info struct {
+	// UUID is nil when uuid is missing, null or not a string.
+	UUID      []byte
+	EventType []byte
+	ActorID   []byte
+	// Published is the published string; nil when missing, null or not a
+	// string. PublishedOK reports whether it parsed as a timestamp.
+	Published   []byte
+	PublishedOK bool
+}
+
+type member struct {
+	key []byte
+	val *fastjson.Value
+}
+
+// Encoder converts Okta events from parsed JSON into Avro binary. It keeps
+// scratch buffers between calls, so it is not safe for concurrent use; give
+// each goroutine its own.
+type Encoder struct {
+	extras  []member // a stack: each record pushes its extras, pops them at its end
+	scratch []byte
+	num     []byte
+}
+
+// AppendEvent appends the Avro encoding of ev (a LogEvent record followed by
+// its Delivery record) to dst. The conversion itself never fails for a JSON
+// object: values of unexpected types and unknown members are kept in _extra.
+func (e *Encoder) AppendEvent(dst []byte, ev *fastjson.Value, m *Meta) ([]byte, Info, error) {
+	var info Info
+	obj, err := ev.Object()
+	if err != nil {
+		return dst, info, ErrNotObject
+	}
+	dst = e.record(dst, LogEvent, obj, &info)
+	return e.appendDelivery(dst, ev, m), info, nil
+}
+
+func (e *Encoder) appendDelivery(dst []byte, ev *fastjson.Value, m *Meta) []byte {
+	dst = appendNullableString(dst, unsafe.Slice(unsafe.StringData(m.Source), len(m.Source)))
+	dst = appendNullableString(dst, m.EventID)
+	dst = appendNullableString(dst, m.EventTime)
+	dst = append(dst, 2)
+	dst = appendLong(dst, m.ReceivedAt.UnixMilli())
+	if m.KeepRaw {
+		e.scratch = AppendJSON(e.scratch[:0], ev)
+		dst = appendNullableString(dst, e.scratch)
+	} else {
+		dst = append(dst, 0)
+	}
+	return append(dst, 0, 0) // empty _absent, null _extra
+}
+
+// record appends obj as rec. info, when not nil, collects what the top level
+// reveals about the event.
+func (e *Encoder) record(dst []byte, rec *Record, obj *fastjson.Object, info *Info) []byte {
+	var slots [MaxFields]*fastjson.Value
+	base := len(e.extras)
+	dupes := false
+	obj.Visit(func(k []byte, v *fastjson.Value) {
+		i := rec.lookup(k)
+		switch {
+		case i < 0:
+			e.extras = append(e.extras, member{k, v})
+		case slots[i] != nil:
+			dupes = true
+		default:
+			slots[i] = v
+		}
+	})
+	if dupes {
+		e.moveDuplicates(rec, obj, &slots)
+	}
+
+	var absent [MaxFields]int8
+	nAbsent := 0
+	for i := range rec.Fields {
+		f := &rec.Fields[i]
+		v := slots[i]
+		if v == nil {
+			absent[nAbsent] = int8(i)
+			nAbsent++
+			dst = appendNulls(dst, f)
+			continue
+		}
+		var ok bool
+		if dst, ok = e.field(dst, f, v); !ok {
+			e.extras = append(e.extras, member{unsafe.Slice(unsafe.StringData(f.Name), len(f.Name)), v})
+			dst = appendNulls(dst, f)
+		}
+	}
+	if info != nil {
+		fillInfo(info, slots[:len(rec.Fields)])
+	}
+
+	dst = appendLong(dst, int64(nAbsent))
+	for _, i := range absent[:nAbsent] {
+		dst = appendString(dst, rec.Fields[i].Name)
+	}
+	if nAbsent > 0 {
+		dst = append(dst, 0)
+	}
+	dst = e.appendExtras(dst, base)
+	return dst
+}
+
+// moveDuplicates sends every occurrence of a field whose key appears more
+// than once to _extra, in order, and leaves the field absent. Readers of
+// duplicate keys commonly keep the last; keeping all of them in order lets
+// the rebuilt JSON read the same way.
+func (e *Encoder) moveDuplicates(rec *Record, obj *fastjson.Object, slots *[MaxFields]*fastjson.Value) {
+	var count [MaxFields]uint8
+	obj.Visit(func(k []byte, _ *fastjson.Value) {
+		if i := rec.lookup(k); i >= 0 && count[i] < 2 {
+			count[i]++
+		}
+	})
+	obj.Visit(func(k []byte, v *fastjson.Value) {
+		if i := rec.lookup(k); i >= 0 && count[i] > 1 {
+			e.extras = append(e.extras, member{k, v})
+			slots[i] = nil
+		}
+	})
+}
+
+// field appends the union branch and value of a present field. It reports
+// false, appending nothing, when v's type does not fit the field's kind.
+func (e *Encoder) field(dst []byte, f *Field, v *fastjson.Value) ([]byte, bool) {
+	t := v.Type()
+	if t == fastjson.TypeNull {
+		return appendNulls(dst, f), true
+	}
+	switch f.Kind {
+	case String:
+		if t != fastjson.TypeString {
+			return dst, false
+		}
+		return appendNullableString(dst, stringBytes(v)), true
+	case Timestamp:
+		if t != fastjson.TypeString {
+			return dst, false
+		}
+		s := stringBytes(v)
+		dst = appendNullableString(dst, s)
+		if ms, ok := ParseTime(s); ok {
+			return appendLong(append(dst, 2), ms), true
+		}
+		return append(dst, 0), true
+	case Long:
+		if t != fastjson.TypeNumber {
+			return dst, false
+		}
+		n, err := v.Int64()
+		if err != nil {
+			return dst, false
+		}
+		return appendLong(append(dst, 2), n), true
+	case Double:
+		if t != fastjson.TypeNumber {
+			return dst, false
+		}
+		return e.appendDouble(dst, v)
+	case Bool:
+		switch t {
+		case fastjson.TypeTrue:
+			return append(dst, 2, 1), true
+		case fastjson.TypeFalse:
+			return append(dst, 2, 0), true
+		}
+		return dst, false
+	case JSON:
+		e.scratch = AppendJSON(e.scratch[:0], v)
+		return appendNullableString(dst, e.scratch), true
+	case Object:
+		o, err := v.Object()
+		if err != nil {
+			return dst, false
+		}
+		return e.record(append(dst, 2), f.Rec, o, nil), true
+	case Objects:
+		return e.appendObjects(dst, f.Rec, v)
+	case Strings:
+		return appendStrings(dst, v)
+	}
+	panic("BUG: unknown field kind")
+}
+
+// appendDouble writes a number as a double only when the double prints back
+// as the same decimal value; otherwise precision would be lost.
+func (e *Encoder) appendDouble(dst []byte, v *fastjson.Value) ([]byte, bool) {
+	e.num = v.MarshalTo(e.num[:0])
+	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(e.num), len(e.num)), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return dst, false
+	}
+	n := len(e.num)
+	e.num = strconv.AppendFloat(e.num, f, 'g', -1, 64)
+	if !SameNumber(e.num[:n], e.num[n:]) {
+		return dst, false
+	}
+	dst = append(dst, 2)
+	return binary.LittleEndian.AppendUint64(dst, math.Float64bits(f)), true
+}
+
+func (e *Encoder) appendObjects(dst []byte, rec *Record, v *fastjson.Value) ([]byte, bool) {
+	items, err := v.Array()
+	if err != nil {
+		return dst, false
+	}
+	for _, it := range items {
+		if it.Type() != fastjson.TypeObject {
+			return dst, false
+		}
+	}
+	dst = appendLong(append(dst, 2), int64(len(items)))
+	for _, it := range items {
+		o, _ := it.Object()
+		dst = e.record(dst, rec, o, nil)
+	}
+	if len(items) > 0 {
+		dst = append(dst, 0)
+	}
+	return dst, true
+}
+
+func appendStrings(dst []byte, v *fastjson.Value) ([]byte, bool) {
+	items, err := v.Array()
+	if err != nil {
+		return dst, false
+	}
+	for _, it := range items {
+		if it.Type() != fastjson.TypeString {
+			return dst, false
+		}
+	}
+	dst = appendLong(append(dst, 2), int64(len(items)))
+	for _, it := range items {
+		dst = appendBytes(dst, stringBytes(it))
+	}
+	if len(items) > 0 {
+		dst = append(dst, 0)
+	}
+	return dst, true
+}
+
+// appendExtras writes the extras pushed since base as the _extra field and
+// pops them.
+func (e *Encoder) appendExtras(dst []byte, base int) []byte {
+	if len(e.extras) == base {
+		return append(dst, 0)
+	}
+	buf := append(e.scratch[:0], '{')
+	for i, m := range e.extras[base:] {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = AppendJSONString(buf, m.key)
+		buf = append(buf, ':')
+		buf = AppendJSON(buf, m.val)
+	}
+	buf = append(buf, '}')
+	e.scratch = buf
+	clear(e.extras[base:])
+	e.extras = e.extras[:base]
+	return appendNullableString(dst, buf)
+}
+
+func fillInfo(info *Info, slots []*fastjson.Value) {
+	fields := LogEvent.Fields
+	for i, v := range slots {
+		if v == nil || v.Type() != fastjson.TypeString {
+			if v != nil && fields[i].Name == "actor" && v.Type() == fastjson.TypeObject {
+				if id := v.Get("id"); id != nil && id.Type() == fastjson.TypeString {
+					info.ActorID = stringBytes(id)
+				}
+			}
+			continue
+		}
+		switch fields[i].Name {
+		case "uuid":
+			info.UUID = stringBytes(v)
+		case "eventType":
+			info.EventType = stringBytes(v)
+		case "published":
+			info.Published = stringBytes(v)
+			_, info.PublishedOK = ParseTime(info.Published)
+		}
+	}
+}
+
+// appendNulls writes the null branch of every Avro field f maps to.
+func appendNulls(dst []byte, f *Field) []byte {
+	if f.Kind == Timestamp {
+		return append(dst, 0, 0)
+	}
+	return append(dst, 0)
+}
+
+func stringBytes(v *fastjson.Value) []byte {
+	b, _ := v.StringBytes()
+	return b
+}
+
+func appendNullableString(dst, s []byte) []byte {
+	if s == nil {
+		return append(dst, 0)
+	}
+	return appendBytes(append(dst, 2), s)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = appendLong(dst, int64(len(s)))
+	return append(dst, s...)
+}
+
+func appendBytes(dst, s []byte) []byte {
+	dst = appendLong(dst, int64(len(s)))
+	return append(dst, s...)
+}
+
+// appendLong writes an Avro long: zig-zag, then a base-128 varint.
+func appendLong(dst []byte, n int64) []byte {
+	return binary.AppendUvarint(dst, uint64(n<<1)^uint64(n>>63))
+}

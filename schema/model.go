@@ -1,0 +1,117 @@
+// Package schema defines the Avro schema of an Okta System Log event, converts
+// the JSON that Okta sends into that schema without losing anything, turns the
+// Avro back into the same JSON, and frames records for Kafka.
+//
+// The package does no I/O. The schema is described once, as Go values in this
+// file; the .avsc text, the encoder and the decoder are all derived from that
+// description, so they cannot drift apart.
+package schema
+
+// Kind says how one field of a record maps between JSON and Avro.
+type Kind uint8
+
+// Every field is an Avro union of null and the kind's type, so that a JSON
+// null maps to Avro null. A JSON value of another type than the kind expects
+// is kept in the record's _extra member (see Record).
+const (
+	// String is a JSON string, Avro string.
+	String Kind = iota
+	// Long is a JSON integer that fits in 64 bits, Avro long.
+	Long
+	// Double is a JSON number whose decimal value a float64 holds exactly
+	// enough to print back as the same number, Avro double.
+	Double
+	// Bool is a JSON boolean, Avro boolean.
+	Bool
+	// JSON is any JSON value kept as compact JSON text in an Avro string:
+	// the open-ended members (debugData, detailEntry, changeDetails, ...)
+	// whose keys and value types change between events and releases.
+	JSON
+	// Object is a JSON object mapped to a nested Avro record.
+	Object
+	// Objects is a JSON array of objects, an Avro array of records.
+	Objects
+	// Strings is a JSON array of strings, an Avro array of strings.
+	Strings
+	// Timestamp is a JSON string kept as is, followed in Avro by a derived
+	// field <name>Time holding its parsed instant as timestamp-millis (null
+	// when it does not parse). Only the string goes back into JSON.
+	Timestamp
+)
+
+// Field is one member of a record.
+type Field struct {
+	Name string
+	Kind Kind
+	Doc  string
+	// Rec is the nested record of an Object or Objects field.
+	Rec *Record
+}
+
+// Record is an Avro record that mirrors one JSON object of the Okta event.
+//
+// After its own fields every record has two more:
+//   - _absent, an array of the names of fields that were missing from the
+//     JSON object (as opposed to present with a null value);
+//   - _extra, null or a JSON object text holding every member that has no
+//     field here, or whose value had another type than the field's kind,
+//     in the order they appeared.
+//
+// Together they make the conversion lossless: the JSON object can be rebuilt
+// from the record alone.
+type Record struct {
+	Name   string
+	Doc    string
+	Fields []Field
+
+	index map[string]int
+}
+
+// Names of the two bookkeeping fields every record carries.
+const (
+	AbsentField = "_absent"
+	ExtraField  = "_extra"
+	// TimeSuffix is appended to a Timestamp field's name to name its parsed
+	// twin.
+	TimeSuffix = "Time"
+)
+
+// MaxFields bounds the number of fields of one record, so that the encoder can
+// keep per-record state on the stack.
+const MaxFields = 32
+
+func newRecord(name, doc string, fields ...Field) *Record {
+	r := &Record{Name: name, Doc: doc, Fields: fields, index: make(map[string]int, len(fields))}
+	if len(fields) > MaxFields {
+		panic("BUG: record " + name + " has more than MaxFields fields")
+	}
+	for i, f := range fields {
+		r.index[f.Name] = i
+	}
+	return r
+}
+
+// lookup returns the index of the field named key, or -1. Keys match exactly:
+// "eventtype" is not "eventType".
+func (r *Record) lookup(key []byte) int {
+	if i, ok := r.index[string(key)]; ok {
+		return i
+	}
+	return -1
+}
+
+func str(name, doc string) Field       { return Field{Name: name, Kind: String, Doc: doc} }
+func long(name, doc string) Field      { return Field{Name: name, Kind: Long, Doc: doc} }
+func double(name, doc string) Field    { return Field{Name: name, Kind: Double, Doc: doc} }
+func boolean(name, doc string) Field   { return Field{Name: name, Kind: Bool, Doc: doc} }
+func anyJSON(name, doc string) Field   { return Field{Name: name, Kind: JSON, Doc: doc} }
+func strs(name, doc string) Field      { return Field{Name: name, Kind: Strings, Doc: doc} }
+func timestamp(name, doc string) Field { return Field{Name: name, Kind: Timestamp, Doc: doc} }
+
+func object(name, doc string, r *Record) Field {
+	return Field{Name: name, Kind: Object, Doc: doc, Rec: r}
+}
+
+func objects(name, doc string, r *Record) Field {
+	return Field{Name: name, Kind: Objects, Doc: doc, Rec: r}
+}
