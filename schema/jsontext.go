@@ -90,7 +90,9 @@ func Sanitize(buf, body []byte) []byte {
 	out := buf[:0]
 	for i := 0; i < len(body); {
 		c := body[i]
-		if c == '\\' && i+1 < len(body) {
+		// Only an ASCII byte can complete an escape; any other byte after a
+		// backslash is left to the UTF-8 check below.
+		if c == '\\' && i+1 < len(body) && body[i+1] < utf8.RuneSelf {
 			if body[i+1] != 'u' {
 				out = append(out, c, body[i+1])
 				i += 2

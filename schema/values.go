@@ -82,6 +82,9 @@ func decimal(s []byte, digits *[64]byte) (n, exp int, neg, ok bool) {
 		digits[n] = c
 		n++
 	}
+	if pos == 0 { // no digit at all: "", "-", ".", "e5" are not numbers
+		return 0, 0, false, false
+	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		e, good := exponent(s[i+1:])
 		if !good {

@@ -1,0 +1,69 @@
+package ingest
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the ingest counters, registered on the registry given to
+// NewHandler so that several handlers (in tests) do not collide.
+type metrics struct {
+	requests    *prometheus.CounterVec
+	events      *prometheus.CounterVec
+	deadLetters *prometheus.CounterVec
+	duplicates  *prometheus.CounterVec
+	bytesIn     *prometheus.CounterVec
+	ackLatency  prometheus.Histogram
+	inFlight    prometheus.Gauge
+	dedupEarly  prometheus.Counter
+	suppressed  prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, dedupLen func() float64) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookbridge_requests_total",
+			Help: "HTTP requests by source and response status.",
+		}, []string{"source", "status"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookbridge_events_total",
+			Help: "Events acknowledged by Kafka, by topic.",
+		}, []string{"topic"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookbridge_dead_letters_total",
+			Help: "Events sent to the dead-letter topic, by reason.",
+		}, []string{"reason"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookbridge_duplicates_total",
+			Help: "Events dropped because Kafka already acknowledged them within the window.",
+		}, []string{"source"}),
+		bytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookbridge_received_bytes_total",
+			Help: "Delivery body bytes received, after decompression, by source.",
+		}, []string{"source"}),
+		ackLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "hookbridge_ack_latency_seconds",
+			Help: "Time from receiving a delivery to Kafka acknowledging all its events.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5,
+				5},
+		}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hookbridge_in_flight_deliveries",
+			Help: "Deliveries being processed.",
+		}),
+		dedupEarly: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookbridge_dedup_early_turns_total",
+			Help: "Times the dedup set filled up and forgot events before the window ended.",
+		}),
+		suppressed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookbridge_log_lines_suppressed_total",
+			Help: "Error log lines dropped by the rate limiter.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.events, m.deadLetters, m.duplicates, m.bytesIn,
+		m.ackLatency, m.inFlight, m.dedupEarly, m.suppressed,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hookbridge_dedup_entries",
+			Help: "Events remembered for deduplication.",
+		}, dedupLen))
+	return m
+}

@@ -1,0 +1,367 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookbridge/hookbridge/broker"
+	"github.com/hookbridge/hookbridge/schema"
+)
+
+// Options are what New needs besides the ingest configuration.
+type Options struct {
+	Kafka broker.Config
+	// Seeds override Kafka.Brokers; the embedded broker's address goes here.
+	Seeds []string
+	// Registerer takes the metrics; nil uses a private registry.
+	Registerer prometheus.Registerer
+	Log        zerolog.Logger
+}
+
+// Service is a running ingest front end: its Kafka client, its handler and
+// its HTTP listener.
+type Service struct {
+	cfg    Config
+	log    zerolog.Logger
+	h      *Handler
+	cl     *kgo.Client
+	adm    *kadm.Client
+	srv    *fasthttp.Server
+	ln     net.Listener
+	topics []string
+
+	ready   atomic.Pointer[error] // nil error inside means ready
+	stop    chan struct{}
+	stopped sync.WaitGroup
+}
+
+// dlqRoomBytes is what a dead-letter record may hold beyond the event itself.
+const dlqRoomBytes = 1 << 20
+
+// recordOverhead is kept free below a topic's max.message.bytes for the
+// record batch header and record framing.
+const recordOverhead = 512
+
+// New connects to Kafka, creates missing topics, registers schemas when a
+// registry is configured, and binds the listener. Call Serve to serve.
+func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	schemas, err := schema.Parse()
+	if err != nil {
+		return nil, err
+	}
+	reg := opts.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s := &Service{cfg: cfg, log: opts.Log, stop: make(chan struct{}), topics: cfg.Routing.Topics()}
+
+	limits := map[string]int32{} // read by the client only after New fills it
+	var limitsMu sync.RWMutex
+	if err := s.connect(opts, func(topic string) int32 {
+		limitsMu.RLock()
+		defer limitsMu.RUnlock()
+		if v, ok := limits[topic]; ok {
+			return v
+		}
+		return broker.DefaultMaxMessageBytes - recordOverhead
+	}); err != nil {
+		return nil, err
+	}
+	topicMax, err := s.ensureTopics(ctx, &opts.Kafka)
+	if err != nil {
+		s.cl.Close()
+		return nil, err
+	}
+	limitsMu.Lock()
+	for t, v := range topicMax {
+		limits[t] = int32(v)
+	}
+	limitsMu.Unlock()
+
+	h, err := s.newHandler(ctx, &opts.Kafka, schemas, topicMax, reg)
+	if err != nil {
+		s.cl.Close()
+		return nil, err
+	}
+	s.h = h
+	if err := s.listen(); err != nil {
+		s.cl.Close()
+		return nil, err
+	}
+	s.checkReady(ctx)
+	s.stopped.Add(1)
+	go s.readyLoop()
+	return s, nil
+}
+
+func (s *Service) connect(opts Options, batchMax func(string) int32) error {
+	kopts, err := opts.Kafka.ClientOpts(opts.Seeds...)
+	if err != nil {
+		return err
+	}
+	codec, err := opts.Kafka.Codec()
+	if err != nil {
+		return err
+	}
+	kopts = append(kopts,
+		kgo.RequiredAcks(kgo.AllISRAcks()), // idempotent writes, the default, need all ISRs
+		kgo.ProducerBatchCompression(codec),
+		kgo.ProducerBatchMaxBytesFn(batchMax),
+		kgo.MaxBufferedRecords(100_000),
+		kgo.MaxBufferedBytes(512<<20),
+		kgo.ProducerLinger(0),
+	)
+	s.cl, err = kgo.NewClient(kopts...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	s.adm = kadm.NewClient(s.cl)
+	return nil
+}
+
+func (s *Service) ensureTopics(ctx context.Context, kc *broker.Config) (map[string]int, error) {
+	maxBody := 0
+	for _, src := range s.cfg.Sources {
+		maxBody = max(maxBody, int(src.MaxBodyBytes))
+	}
+	specs := make([]broker.TopicSpec, 0, len(s.topics))
+	for _, t := range s.topics {
+		spec := broker.TopicSpec{Name: t}
+		if t == s.cfg.Routing.DeadLetterTopic {
+			spec.Configs = map[string]string{"max.message.bytes": strconv.Itoa(maxBody + dlqRoomBytes)}
+		}
+		specs = append(specs, spec)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	topicMax, err := kc.EnsureTopics(tctx, s.adm, specs)
+	if err != nil {
+		return nil, fmt.Errorf("kafka topics: %w", err)
+	}
+	if dl := topicMax[s.cfg.Routing.DeadLetterTopic]; dl < maxBody {
+		s.log.Warn().Str("topic", s.cfg.Routing.DeadLetterTopic).Int("max_message_bytes", dl).
+			Int("max_body_bytes", maxBody).
+			Msg("dead-letter topic takes smaller records than a delivery may be; a large bad event will get 503")
+	}
+	return topicMax, nil
+}
+
+func (s *Service) newHandler(ctx context.Context, kc *broker.Config, schemas *schema.Schemas,
+	topicMax map[string]int, reg prometheus.Registerer,
+) (*Handler, error) {
+	cfg := &s.cfg
+	h := &Handler{
+		log:      s.log,
+		sources:  map[string]*source{},
+		key:      cfg.Routing.Key,
+		keepRaw:  cfg.Routing.KeepRaw,
+		budget:   cfg.Server.ResponseBudget,
+		main:     s.cl,
+		dead:     s.cl,
+		schemas:  schemas,
+		inFlight: make(chan struct{}, cfg.Server.MaxInFlight),
+	}
+	var dd *dedup
+	h.m = newMetrics(reg, func() float64 {
+		if dd == nil {
+			return 0
+		}
+		return float64(dd.len())
+	})
+	dd = newDedup(cfg.Dedup.Window, cfg.Dedup.MaxEntries, h.m.dedupEarly.Inc)
+	h.dedup = dd
+	h.rl = newRateLog(10*time.Second, h.m.suppressed)
+
+	for _, sc := range cfg.Sources {
+		src := &source{name: sc.Name, authHeader: sc.AuthHeader, maxBody: int(sc.MaxBodyBytes)}
+		for i, sec := range sc.Secrets {
+			v, err := sec.Resolve()
+			if err != nil {
+				return nil, fmt.Errorf("sources[%s].secrets[%d]: %w", sc.Name, i, err)
+			}
+			src.secrets = append(src.secrets, sha256.Sum256([]byte(v)))
+		}
+		h.sources[sc.Path] = src
+	}
+
+	headers, err := s.headers(ctx, kc, schemas)
+	if err != nil {
+		return nil, err
+	}
+	h.frameLen = len(headers[cfg.Routing.DefaultTopic])
+	named := map[string]*topic{}
+	for _, t := range s.topics {
+		named[t] = &topic{
+			name:           t,
+			header:         headers[t],
+			maxRecordBytes: topicMax[t] - recordOverhead,
+			events:         h.m.events.WithLabelValues(t),
+		}
+	}
+	h.router = newRouter(cfg.Routing.Rules, named[cfg.Routing.DefaultTopic], named)
+	h.dlq = named[cfg.Routing.DeadLetterTopic]
+	return h, nil
+}
+
+// headers returns the value header of each topic: the registry wire format
+// when a registry is configured, else single-object encoding.
+func (s *Service) headers(ctx context.Context, kc *broker.Config, schemas *schema.Schemas) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	reg, err := kc.NewRegistry()
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range s.topics {
+		dead := t == s.cfg.Routing.DeadLetterTopic
+		if reg == nil {
+			fp := schemas.LogEventFP
+			if dead {
+				fp = schemas.DeadLetterFP
+			}
+			out[t] = schema.AppendSingleObjectHeader(nil, fp)
+			continue
+		}
+		text := schema.LogEventJSON()
+		if dead {
+			text = schema.DeadLetterJSON()
+		}
+		id, err := reg.Register(ctx, t, text)
+		if err != nil {
+			return nil, err
+		}
+		out[t] = schema.AppendConfluentHeader(nil, id)
+	}
+	return out, nil
+}
+
+func (s *Service) listen() error {
+	cfg := &s.cfg.Server
+	maxBody := 0
+	for _, src := range s.cfg.Sources {
+		maxBody = max(maxBody, int(src.MaxBodyBytes))
+	}
+	s.srv = &fasthttp.Server{
+		Handler:                       s.h.ServeHTTP,
+		Name:                          "hookbridge",
+		ReadTimeout:                   cfg.ReadTimeout,
+		WriteTimeout:                  cfg.WriteTimeout,
+		IdleTimeout:                   cfg.IdleTimeout,
+		MaxRequestBodySize:            maxBody,
+		ReadBufferSize:                int(cfg.MaxHeaderBytes),
+		Concurrency:                   cfg.MaxConnections,
+		CloseOnShutdown:               true,
+		NoDefaultServerHeader:         true,
+		DisablePreParseMultipartForm:  true,
+		DisableHeaderNamesNormalizing: false,
+		Logger:                        fasthttpLogger{s.log},
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Service) Addr() string { return s.ln.Addr().String() }
+
+// Handler returns the request handler.
+func (s *Service) Handler() *Handler { return s.h }
+
+// Serve serves until Shutdown; it returns nil after a clean shutdown.
+func (s *Service) Serve() error {
+	s.log.Info().Str("listen", s.Addr()).Int("sources", len(s.h.sources)).
+		Strs("topics", s.topics).Msg("ingest serving")
+	var err error
+	if c := s.cfg.Server.TLS; c.CertFile != "" {
+		err = s.srv.ServeTLS(s.ln, c.CertFile, c.KeyFile)
+	} else {
+		err = s.srv.Serve(s.ln)
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections, waits for in-flight deliveries to be
+// answered, flushes the producer and closes the Kafka client.
+func (s *Service) Shutdown(ctx context.Context) error {
+	err := s.srv.ShutdownWithContext(ctx)
+	close(s.stop)
+	s.stopped.Wait()
+	if ferr := s.cl.Flush(ctx); ferr != nil && err == nil {
+		err = fmt.Errorf("flush kafka producer: %w", ferr)
+	}
+	s.cl.Close()
+	return err
+}
+
+// Ready returns nil when Kafka is reachable and every topic exists, else
+// what is wrong. It is refreshed in the background every few seconds.
+func (s *Service) Ready() error {
+	if p := s.ready.Load(); p != nil {
+		return *p
+	}
+	return errors.New("not checked yet")
+}
+
+func (s *Service) readyLoop() {
+	defer s.stopped.Done()
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			s.checkReady(ctx)
+			cancel()
+		}
+	}
+}
+
+func (s *Service) checkReady(ctx context.Context) {
+	var err error
+	details, lerr := s.adm.ListTopics(ctx, s.topics...)
+	switch {
+	case lerr != nil:
+		err = fmt.Errorf("kafka unreachable: %w", lerr)
+	default:
+		for _, t := range s.topics {
+			if d, ok := details[t]; !ok || d.Err != nil {
+				err = fmt.Errorf("topic %s is missing", t)
+				break
+			}
+		}
+	}
+	s.ready.Store(&err)
+}
+
+// fasthttpLogger sends fasthttp's own messages (connection-level errors) to
+// the debug log; they are too frequent and too routine for more.
+type fasthttpLogger struct{ log zerolog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	if e := l.log.Debug(); e.Enabled() {
+		e.Str("component", "fasthttp").Msg(fmt.Sprintf(format, args...))
+	}
+}
