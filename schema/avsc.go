@@ -68,7 +68,7 @@ func (b *schemaBuilder) record(r *Record, extra ...avscField) any {
 	}
 	out.Fields = append(out.Fields,
 		avscField{Name: AbsentField, Type: avscArray{Type: "array", Items: "string"},
-			Default: []string{}, Doc: "Fields missing from the JSON object."},
+			Default: []string{}, Doc: "Fields missing from the JSON object, or whose value is in _extra."},
 		avscField{Name: ExtraField, Type: []any{"null", "string"}, Default: null{},
 			Doc: "Members without a typed field, as a JSON object text."},
 	)

@@ -50,6 +50,9 @@ type Encoder struct {
 	extras  []member // a stack: each record pushes its extras, pops them at its end
 	scratch []byte
 	num     []byte
+	// timeOK says whether the last Timestamp field parsed; the LogEvent
+	// has one, published, so it ends up in Info.PublishedOK.
+	timeOK bool
 }
 
 // AppendEvent appends the Avro encoding of ev (a LogEvent record followed by
@@ -57,6 +60,7 @@ type Encoder struct {
 // object: values of unexpected types and unknown members are kept in _extra.
 func (e *Encoder) AppendEvent(dst []byte, ev *fastjson.Value, m *Meta) ([]byte, Info, error) {
 	var info Info
+	e.timeOK = false
 	obj, err := ev.Object()
 	if err != nil {
 		return dst, info, ErrNotObject
@@ -114,12 +118,16 @@ func (e *Encoder) record(dst []byte, rec *Record, obj *fastjson.Object, info *In
 		}
 		var ok bool
 		if dst, ok = e.field(dst, f, v); !ok {
+			// The value lives in _extra; the field counts as absent so that
+			// the rebuilt object has the key once, with that value.
 			e.extras = append(e.extras, member{unsafe.Slice(unsafe.StringData(f.Name), len(f.Name)), v})
 			dst = appendNulls(dst, f)
+			absent[nAbsent] = int8(i)
+			nAbsent++
 		}
 	}
 	if info != nil {
-		fillInfo(info, slots[:len(rec.Fields)])
+		e.fillInfo(info, slots[:len(rec.Fields)])
 	}
 
 	dst = appendLong(dst, int64(nAbsent))
@@ -171,7 +179,9 @@ func (e *Encoder) field(dst []byte, f *Field, v *fastjson.Value) ([]byte, bool) 
 		}
 		s := stringBytes(v)
 		dst = appendNullableString(dst, s)
-		if ms, ok := ParseTime(s); ok {
+		ms, ok := ParseTime(s)
+		e.timeOK = ok
+		if ok {
 			return appendLong(append(dst, 2), ms), true
 		}
 		return append(dst, 0), true
@@ -294,7 +304,7 @@ func (e *Encoder) appendExtras(dst []byte, base int) []byte {
 	return appendNullableString(dst, buf)
 }
 
-func fillInfo(info *Info, slots []*fastjson.Value) {
+func (e *Encoder) fillInfo(info *Info, slots []*fastjson.Value) {
 	fields := LogEvent.Fields
 	for i, v := range slots {
 		if v == nil || v.Type() != fastjson.TypeString {
@@ -312,7 +322,7 @@ func fillInfo(info *Info, slots []*fastjson.Value) {
 			info.EventType = stringBytes(v)
 		case "published":
 			info.Published = stringBytes(v)
-			_, info.PublishedOK = ParseTime(info.Published)
+			info.PublishedOK = e.timeOK
 		}
 	}
 }

@@ -52,7 +52,8 @@ type Field struct {
 //
 // After its own fields every record has two more:
 //   - _absent, an array of the names of fields that were missing from the
-//     JSON object (as opposed to present with a null value);
+//     JSON object (as opposed to present with a null value), or whose value
+//     had another type than the field's kind and so is kept in _extra;
 //   - _extra, null or a JSON object text holding every member that has no
 //     field here, or whose value had another type than the field's kind,
 //     in the order they appeared.

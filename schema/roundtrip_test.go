@@ -213,3 +213,22 @@ func TestDecodeRejectsGarbage(t *testing.T) {
 		t.Fatal("a trailing byte was accepted")
 	}
 }
+
+// A value of the wrong type comes back once, under its key, from _extra.
+func TestMismatchedTypeComesBackOnce(t *testing.T) {
+	var enc schema.Encoder
+	for _, text := range []string{
+		`{"uuid":"a","client":{"geographicalContext":{"geolocation":{"lat":"x"}}}}`,
+		`{"uuid":7,"target":{"id":"not an array"}}`,
+		`{"published":42}`,
+	} {
+		body, _ := encode(t, &enc, []byte(text))
+		got, _, err := schema.DecodeEvent(nil, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != text {
+			t.Errorf("%s came back as %s", text, got)
+		}
+	}
+}
