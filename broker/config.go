@@ -31,7 +31,7 @@ type Config struct {
 	// none.
 	Compression string `yaml:"compression"`
 	// DialTimeout bounds a connection attempt; default 5s.
-	DialTimeout time.Duration `yaml:"dial_timeout"`
+	DialTimeout time.Duration  `yaml:"dial_timeout"`
 	TLS         TLSConfig      `yaml:"tls"`
 	SASL        SASLConfig     `yaml:"sasl"`
 	Topics      TopicsConfig   `yaml:"topics"`
