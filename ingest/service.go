@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/valyala/fasthttp"
 
@@ -43,9 +44,11 @@ type Service struct {
 	ln     net.Listener
 	topics []string
 
-	ready   atomic.Pointer[error] // nil error inside means ready
-	stop    chan struct{}
-	stopped sync.WaitGroup
+	ready    atomic.Pointer[error] // nil error inside means ready
+	stop     chan struct{}
+	stopped  sync.WaitGroup
+	shutOnce sync.Once
+	shutErr  error
 }
 
 // dlqRoomBytes is what a dead-letter record may hold beyond the event itself.
@@ -104,7 +107,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		s.cl.Close()
 		return nil, err
 	}
-	s.checkReady(ctx)
+	// The topics were just listed or created. Checking again right away
+	// could read metadata cached from before their creation.
+	var ready error
+	s.ready.Store(&ready)
 	s.stopped.Add(1)
 	go s.readyLoop()
 	return s, nil
@@ -304,14 +310,20 @@ func (s *Service) Serve() error {
 // Shutdown stops accepting connections, waits for in-flight deliveries to be
 // answered, flushes the producer and closes the Kafka client.
 func (s *Service) Shutdown(ctx context.Context) error {
-	err := s.srv.ShutdownWithContext(ctx)
-	close(s.stop)
-	s.stopped.Wait()
-	if ferr := s.cl.Flush(ctx); ferr != nil && err == nil {
-		err = fmt.Errorf("flush kafka producer: %w", ferr)
-	}
-	s.cl.Close()
-	return err
+	s.shutOnce.Do(func() {
+		err := s.srv.ShutdownWithContext(ctx)
+		// Shutdown may come before Serve got to its listener; closing it
+		// makes a late Serve return at once instead of serving on.
+		_ = s.ln.Close()
+		close(s.stop)
+		s.stopped.Wait()
+		if ferr := s.cl.Flush(ctx); ferr != nil && err == nil {
+			err = fmt.Errorf("flush kafka producer: %w", ferr)
+		}
+		s.cl.Close()
+		s.shutErr = err
+	})
+	return s.shutErr
 }
 
 // Ready returns nil when Kafka is reachable and every topic exists, else
@@ -340,20 +352,25 @@ func (s *Service) readyLoop() {
 }
 
 func (s *Service) checkReady(ctx context.Context) {
-	var err error
-	details, lerr := s.adm.ListTopics(ctx, s.topics...)
-	switch {
-	case lerr != nil:
-		err = fmt.Errorf("kafka unreachable: %w", lerr)
-	default:
-		for _, t := range s.topics {
-			if d, ok := details[t]; !ok || d.Err != nil {
-				err = fmt.Errorf("topic %s is missing", t)
-				break
-			}
+	err := s.topicsPresent(ctx)
+	s.ready.Store(&err)
+}
+
+func (s *Service) topicsPresent(ctx context.Context) error {
+	details, err := s.adm.ListTopics(ctx, s.topics...)
+	if err != nil {
+		return fmt.Errorf("kafka unreachable: %w", err)
+	}
+	for _, t := range s.topics {
+		d, ok := details[t]
+		switch {
+		case !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition):
+			return fmt.Errorf("topic %s is missing", t)
+		case d.Err != nil:
+			return fmt.Errorf("topic %s: %w", t, d.Err)
 		}
 	}
-	s.ready.Store(&err)
+	return nil
 }
 
 // fasthttpLogger sends fasthttp's own messages (connection-level errors) to

@@ -3,8 +3,10 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/hamba/avro/v2"
+	"github.com/hamba/avro/v2/pkg/crc64"
 )
 
 // Delivery holds what hookbridge adds to every event: where and when it came.
@@ -173,11 +175,20 @@ func Parse() (*Schemas, error) {
 	return s, nil
 }
 
+// fingerprint computes the CRC-64-AVRO fingerprint, little-endian, of the
+// schema's Parsing Canonical Form. The specification's [STRIP] rule drops
+// every attribute but a few, logicalType included, so a timestamp-millis
+// long is canonically just "long"; hamba/avro's canonical text keeps the
+// logical type, which would give a fingerprint no other implementation
+// computes. So the logical types are removed here before hashing.
 func fingerprint(s avro.Schema, dst *[8]byte) error {
-	fp, err := s.FingerprintUsing(avro.CRC64AvroLE)
-	if err != nil {
-		return fmt.Errorf("fingerprint schema: %w", err)
+	canonical := s.String()
+	for _, lt := range []string{"timestamp-millis", "timestamp-micros"} {
+		canonical = strings.ReplaceAll(canonical, `{"type":"long","logicalType":"`+lt+`"}`, `"long"`)
 	}
-	copy(dst[:], fp)
+	if strings.Contains(canonical, "logicalType") {
+		return fmt.Errorf("BUG: canonical form still has a logical type: %.200s", canonical)
+	}
+	*dst = crc64.SumWithByteOrder([]byte(canonical), crc64.LittleEndian)
 	return nil
 }

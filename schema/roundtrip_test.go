@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -230,5 +231,19 @@ func TestMismatchedTypeComesBackOnce(t *testing.T) {
 		if string(got) != text {
 			t.Errorf("%s came back as %s", text, got)
 		}
+	}
+}
+
+// The single-object fingerprints are the specification's: CRC-64-AVRO of the
+// Parsing Canonical Form, where a timestamp-millis long is just "long". The
+// expected values were computed by an independent implementation (the
+// python3-avro cross-check's own canonical form and Rabin CRC).
+func TestFingerprints(t *testing.T) {
+	s := mustSchemas(t)
+	if got := fmt.Sprintf("%x", s.LogEventFP); got != "0b3000592dc1c6a2" {
+		t.Errorf("LogEvent fingerprint %s", got)
+	}
+	if got := fmt.Sprintf("%x", s.DeadLetterFP); got != "82da0b95fc4bbd4e" {
+		t.Errorf("DeadLetter fingerprint %s", got)
 	}
 }

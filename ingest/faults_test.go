@@ -1,0 +1,108 @@
+package ingest_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/hookbridge/hookbridge/broker"
+	"github.com/hookbridge/hookbridge/ingest"
+	"github.com/hookbridge/hookbridge/internal/testcorpus"
+)
+
+func needFake(t *testing.T, h *harness) {
+	t.Helper()
+	if h.cluster == nil {
+		t.Skip("injects faults into the embedded broker; HOOKBRIDGE_TEST_BROKERS is set")
+	}
+}
+
+// TestKafkaUnreachable stops the broker: deliveries get 503, never a 4xx,
+// within the response budget, and /readyz-style readiness turns false.
+func TestKafkaUnreachable(t *testing.T) {
+	budget := 500 * time.Millisecond
+	h := newHarness(t, func(c *ingest.Config, _ *broker.Config) { c.Server.ResponseBudget = budget })
+	needFake(t, h)
+	if err := h.svc.Ready(); err != nil {
+		t.Fatalf("not ready at start: %v", err)
+	}
+	h.cluster.Close()
+
+	for i := range 3 {
+		start := time.Now()
+		resp := h.post(testcorpus.Envelope("down", event("k"+string(rune('0'+i)), "x")))
+		took := time.Since(start)
+		if resp.status != 503 {
+			t.Fatalf("status %d (%s), want 503", resp.status, resp.body)
+		}
+		// Generous slack over the budget for a loaded machine; the point is
+		// that the answer comes near the budget, not after Okta's 3 s.
+		if took > budget+2*time.Second {
+			t.Errorf("answered after %s, budget %s", took, budget)
+		}
+	}
+	if got := h.metric("hookbridge_requests_total", "source", "okta", "status", "503"); got != 3 {
+		t.Errorf("503 count = %v", got)
+	}
+}
+
+// TestShutdownAnswersInFlight slows Kafka down, starts a delivery, then shuts
+// the service down while it is in flight: the delivery still gets 200 and
+// its event is in Kafka; new connections are refused.
+func TestShutdownAnswersInFlight(t *testing.T) {
+	h := newHarness(t, nil)
+	needFake(t, h)
+	var once sync.Once
+	producing := make(chan struct{})
+	h.cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		h.cluster.KeepControl()
+		once.Do(func() { close(producing) })
+		time.Sleep(400 * time.Millisecond)
+		return nil, nil, false
+	})
+
+	got := make(chan response, 1)
+	go func() { got <- h.post(testcorpus.Envelope("inflight", event("f1", "x"))) }()
+	<-producing
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.svc.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if resp := <-got; resp.status != 200 {
+		t.Fatalf("in-flight delivery got %d: %s", resp.status, resp.body)
+	}
+	if c, err := net.DialTimeout("tcp", h.svc.Addr(), time.Second); err == nil {
+		c.Close()
+		t.Error("still accepting connections after shutdown")
+	}
+	r := h.records(h.events, 1)[0]
+	if string(r.Key) != "f1" {
+		t.Errorf("stored %s", r.Key)
+	}
+}
+
+// TestNotReadyWithoutTopics points readiness at a topic that is deleted.
+func TestReadiness(t *testing.T) {
+	h := newHarness(t, nil)
+	if err := h.svc.Ready(); err != nil {
+		t.Fatalf("not ready: %v", err)
+	}
+	if os.Getenv("HOOKBRIDGE_TEST_BROKERS") != "" {
+		return
+	}
+	h.cluster.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for h.svc.Ready() == nil && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if h.svc.Ready() == nil {
+		t.Fatal("still ready with the broker gone")
+	}
+}
