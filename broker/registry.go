@@ -38,11 +38,11 @@ func (c *Config) NewRegistry() (*Registry, error) {
 // subject already has returns the existing id.
 func (r *Registry) Register(ctx context.Context, topic, avsc string) (uint32, error) {
 	subject := topic + "-value"
-	ss, err := r.cl.CreateSchema(ctx, subject, sr.Schema{Schema: avsc, Type: sr.TypeAvro})
+	id, err := r.cl.RegisterSchema(ctx, subject, sr.Schema{Schema: avsc, Type: sr.TypeAvro}, -1, -1)
 	if err != nil {
 		return 0, fmt.Errorf("register schema for subject %s: %w", subject, err)
 	}
-	return uint32(ss.ID), nil
+	return uint32(id), nil
 }
 
 // Schema returns the schema text of an id, for decoding.

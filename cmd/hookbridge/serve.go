@@ -51,7 +51,7 @@ func serve(ctx context.Context, cfg config) error {
 	log, _ := cfg.Log.logger()
 	log.Info().Str("version", version).Str("listen", cfg.Server.Listen).
 		Int("sources", len(cfg.Sources)).Strs("brokers", cfg.Kafka.Brokers).
-		Dur("response_budget", cfg.Server.ResponseBudget).Dur("dedup_window", cfg.Dedup.Window).
+		Stringer("response_budget", cfg.Server.ResponseBudget).Stringer("dedup_window", cfg.Dedup.Window).
 		Msg("starting hookbridge")
 
 	var seeds []string

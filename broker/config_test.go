@@ -1,0 +1,158 @@
+package broker_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hookbridge/hookbridge/broker"
+	"github.com/hookbridge/hookbridge/confval"
+)
+
+// selfSigned writes a self-signed certificate for 127.0.0.1 and returns the
+// server TLS config and the path of the CA file (the certificate itself).
+func selfSigned(t *testing.T) (*tls.Config, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "hookbridge test broker"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, ca
+}
+
+// TestTLSAndSCRAM connects through TLS with SCRAM-SHA-512, the settings of
+// a managed Kafka, using only the configuration.
+func TestTLSAndSCRAM(t *testing.T) {
+	serverTLS, ca := selfSigned(t)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.TLS(serverTLS),
+		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "bridge", "scram-pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	t.Setenv("HB_TEST_KAFKA_PASSWORD", "scram-pass")
+
+	connect := func(mutate func(*broker.Config)) error {
+		cfg := broker.Default()
+		cfg.Brokers = c.ListenAddrs()
+		cfg.DialTimeout = 2 * time.Second
+		cfg.TLS.Enabled, cfg.TLS.CAFile = true, ca
+		cfg.SASL.Mechanism, cfg.SASL.Username = "SCRAM-SHA-512", "bridge"
+		cfg.SASL.Password = confval.Secret{Env: "HB_TEST_KAFKA_PASSWORD"}
+		mutate(&cfg)
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		opts, err := cfg.ClientOpts()
+		if err != nil {
+			return err
+		}
+		cl, err := kgo.NewClient(append(opts, kgo.RequestRetries(0))...)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err = cfg.EnsureTopics(ctx, kadm.NewClient(cl), []broker.TopicSpec{{Name: "tls.topic"}})
+		return err
+	}
+	if err := connect(func(*broker.Config) {}); err != nil {
+		t.Fatalf("TLS + SCRAM-SHA-512: %v", err)
+	}
+	if err := connect(func(c *broker.Config) { c.SASL.Password = confval.Secret{Value: "wrong"} }); err == nil {
+		t.Error("a wrong SCRAM password connected")
+	}
+	if err := connect(func(c *broker.Config) { c.TLS.CAFile = "" }); err == nil {
+		t.Error("an untrusted certificate was accepted")
+	}
+	err = connect(func(c *broker.Config) { c.TLS.CAFile = filepath.Join(t.TempDir(), "missing.pem") })
+	if err == nil || !strings.Contains(err.Error(), "kafka.tls.ca_file") {
+		t.Errorf("missing CA file: %v", err)
+	}
+}
+
+func TestEmbeddedBrokerPersists(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfg := broker.EmbeddedConfig{Listen: addr, DataDir: filepath.Join(dir, "kafka"), Partitions: 1}
+
+	produce := func() {
+		e, err := broker.StartEmbedded(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(e.Addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		kc := broker.Default()
+		if _, err := kc.EnsureTopics(ctx, kadm.NewClient(cl), []broker.TopicSpec{{Name: "p"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "p", Value: []byte("kept")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce()
+	e, err := broker.StartEmbedded(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Addr()), kgo.ConsumeTopics("p"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fs := cl.PollFetches(ctx)
+	if fs.NumRecords() != 1 || string(fs.Records()[0].Value) != "kept" {
+		t.Fatalf("after restart: %d records, errors %v", fs.NumRecords(), fs.Errors())
+	}
+}
