@@ -9,7 +9,7 @@ CONFIG    ?= deploy/examples/local.yaml
 
 export HOOKBRIDGE_OKTA_SECRET ?= dev-secret
 
-.PHONY: all build run test vet fmt fuzz bench crosscheck clean
+.PHONY: all build run test vet fuzz bench crosscheck clean
 
 all: build
 

@@ -97,7 +97,7 @@ func Default() Config {
 		Compression: "zstd",
 		DialTimeout: 5 * time.Second,
 		Topics:      TopicsConfig{Create: true, Partitions: 3, ReplicationFactor: -1},
-		Embedded:    EmbeddedConfig{Listen: "127.0.0.1:9092", DataDir: "data/kafka"},
+		Embedded:    EmbeddedConfig{Listen: "127.0.0.1:9092", DataDir: "data/kafka", Partitions: 1},
 	}
 }
 
@@ -123,8 +123,18 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("kafka.sasl.mechanism: %q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
 			c.SASL.Mechanism)
 	}
-	if c.SASL.Mechanism != "" && (c.SASL.Username == "" || c.SASL.Password.IsZero()) {
-		return errors.New("kafka.sasl: username and password are required with a mechanism")
+	if c.SASL.Mechanism != "" {
+		if c.SASL.Username == "" {
+			return errors.New("kafka.sasl.username is required with a mechanism")
+		}
+		if _, err := c.SASL.Password.Resolve(); err != nil {
+			return fmt.Errorf("kafka.sasl.password: %w", err)
+		}
+	}
+	if c.Registry.Username != "" {
+		if _, err := c.Registry.Password.Resolve(); err != nil {
+			return fmt.Errorf("kafka.registry.password: %w", err)
+		}
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return errors.New("kafka.tls: cert_file and key_file go together")

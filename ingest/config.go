@@ -198,6 +198,11 @@ func (c *Config) validateSources() error {
 		if n := len(src.Secrets); n < 1 || n > 2 {
 			return fmt.Errorf("%s.secrets: give one secret, or two while rotating (got %d)", key, n)
 		}
+		for j, sec := range src.Secrets {
+			if _, err := sec.Resolve(); err != nil {
+				return fmt.Errorf("%s.secrets[%d]: %w", key, j, err)
+			}
+		}
 		if src.MaxBodyBytes == 0 {
 			src.MaxBodyBytes = DefaultMaxBodyBytes
 		}

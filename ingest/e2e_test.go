@@ -147,3 +147,20 @@ func TestRouting(t *testing.T) {
 		t.Errorf("headers %v", r.Headers)
 	}
 }
+
+func TestRecordKeys(t *testing.T) {
+	for _, c := range []struct{ key, want string }{
+		{ingest.KeyActorID, "00uACTOR"}, {ingest.KeySource, "okta"}, {ingest.KeyUUID, "k1"},
+	} {
+		t.Run(c.key, func(t *testing.T) {
+			h := newHarness(t, func(cfg *ingest.Config, _ *broker.Config) { cfg.Routing.Key = c.key })
+			ev := `{"uuid":"k1","published":"2026-01-02T03:04:05.678Z","actor":{"id":"00uACTOR","type":"User"}}`
+			if resp := h.post(testcorpus.Envelope("keys", []byte(ev))); resp.status != 200 {
+				t.Fatalf("status %d", resp.status)
+			}
+			if got := string(h.records(h.events, 1)[0].Key); got != c.want {
+				t.Errorf("key %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"sync"
@@ -104,5 +105,37 @@ func TestReadiness(t *testing.T) {
 	}
 	if h.svc.Ready() == nil {
 		t.Fatal("still ready with the broker gone")
+	}
+}
+
+// TestInFlightLimit sends more concurrent deliveries than max_in_flight
+// into a slow Kafka: admission is bounded, the ones that cannot finish in the
+// budget get 503, never a 4xx, and the first one is stored.
+func TestInFlightLimit(t *testing.T) {
+	h := newHarness(t, func(c *ingest.Config, _ *broker.Config) {
+		c.Server.MaxInFlight = 1
+		c.Server.ResponseBudget = time.Second
+	})
+	needFake(t, h)
+	h.cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		h.cluster.KeepControl()
+		time.Sleep(700 * time.Millisecond)
+		return nil, nil, false
+	})
+	const n = 4
+	got := make(chan response, n)
+	for i := range n {
+		go func() { got <- h.post(testcorpus.Envelope("slow", event(fmt.Sprint("i", i), "x"))) }()
+	}
+	counts := map[int]int{}
+	for range n {
+		r := <-got
+		counts[r.status]++
+		if r.status != 200 && r.status != 503 {
+			t.Errorf("status %d: %s", r.status, r.body)
+		}
+	}
+	if counts[200] == 0 || counts[503] == 0 {
+		t.Errorf("statuses %v: want some 200 and some 503", counts)
 	}
 }

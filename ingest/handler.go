@@ -238,6 +238,18 @@ func checkContentType(ct []byte) string {
 	return fmt.Sprintf("Content-Type %.64q is not JSON; deliveries must be application/json", ct)
 }
 
+// requestError answers requests fasthttp could not read. A body over the
+// server's limit is 413 like any other oversized delivery; the rest are
+// malformed HTTP.
+func (h *Handler) requestError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		h.respond(ctx, h.sources[string(ctx.Path())], fasthttp.StatusRequestEntityTooLarge,
+			"delivery body exceeds the size limit")
+		return
+	}
+	h.respond(ctx, nil, fasthttp.StatusBadRequest, "cannot read the HTTP request")
+}
+
 func (h *Handler) unauthorized(ctx *fasthttp.RequestCtx, src *source) {
 	// Say nothing about which part was wrong.
 	h.respond(ctx, src, fasthttp.StatusUnauthorized, "unauthorized")

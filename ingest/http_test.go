@@ -1,10 +1,16 @@
 package ingest_test
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookbridge/hookbridge/internal/testcorpus"
 )
@@ -179,5 +185,27 @@ func TestSecretRotation(t *testing.T) {
 		if header(r, "hookbridge-source") != "org2" {
 			t.Errorf("source header %q", header(r, "hookbridge-source"))
 		}
+	}
+}
+
+// TestBodyOverServerLimit announces a body larger than any source takes: the
+// server answers 413 from the headers alone, without reading the body.
+func TestBodyOverServerLimit(t *testing.T) {
+	h := newHarness(t, nil)
+	conn, err := net.Dial("tcp", h.svc.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "POST /hooks/okta HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", secret, 9<<20)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 413 || !strings.Contains(string(body), "size limit") {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 }

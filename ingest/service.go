@@ -199,7 +199,7 @@ func (s *Service) newHandler(ctx context.Context, kc *broker.Config, schemas *sc
 		for i, sec := range sc.Secrets {
 			v, err := sec.Resolve()
 			if err != nil {
-				return nil, fmt.Errorf("sources[%s].secrets[%d]: %w", sc.Name, i, err)
+				return nil, fmt.Errorf("source %s: secrets[%d]: %w", sc.Name, i, err)
 			}
 			src.secrets = append(src.secrets, sha256.Sum256([]byte(v)))
 		}
@@ -276,6 +276,7 @@ func (s *Service) listen() error {
 		DisablePreParseMultipartForm:  true,
 		DisableHeaderNamesNormalizing: false,
 		Logger:                        fasthttpLogger{s.log},
+		ErrorHandler:                  s.h.requestError,
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -53,6 +53,10 @@ func TestConfigErrors(t *testing.T) {
 	f("bad compression", base+"kafka:\n  compression: brotli\n", "kafka.compression")
 	f("bad log level", base+"log:\n  level: loud\n", "log.level")
 	f("public listen is allowed but must parse", base+"ops:\n  listen: nope\n", "ops.listen")
+	f("unset secret variable", strings.Replace(base, "[abc]", "[{env: HB_TEST_UNSET_VAR}]", 1),
+		"sources[0].secrets[0]: environment variable HB_TEST_UNSET_VAR is not set")
+	f("sasl password unset", base+"kafka:\n  brokers: [k:9092]\n  sasl:\n    mechanism: PLAIN\n"+
+		"    username: u\n    password: {env: HB_TEST_UNSET_VAR}\n", "kafka.sasl.password")
 	f("empty file", "", "sources: at least one source")
 	if _, err := loadConfig(filepath.Join(t.TempDir(), "none.yaml")); err == nil ||
 		!strings.Contains(err.Error(), "none.yaml") {
