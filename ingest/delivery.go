@@ -87,9 +87,11 @@ var (
 // when it gave up waiting for Kafka, since callbacks may still touch it.
 func (d *delivery) run(ctx context.Context, src *source, body []byte, received time.Time) (outcome, bool) {
 	d.src = src
-	body = schema.Sanitize(d.clean[:0], body)
-	if cap(body) > cap(d.clean) {
-		d.clean = body[:0]
+	// Sanitize returns body itself when it is clean; only a copy it made is
+	// ours to keep, never the request's buffer.
+	if clean := schema.Sanitize(d.clean[:0], body); len(clean) > 0 && &clean[0] != &body[0] {
+		d.clean = clean[:0]
+		body = clean
 	}
 	env, err := parseEnvelope(&d.parser, body)
 	if err != nil {

@@ -138,15 +138,22 @@ func (h *harness) post(body []byte) response {
 	return h.do("POST", "/hooks/okta", body, "Authorization", secret, "Content-Type", "application/json")
 }
 
-// records reads topic from the start until it has want records, failing
-// after a deadline.
-func (h *harness) records(topic string, want int) []*kgo.Record {
+// consumer returns a client reading topic from its start.
+func (h *harness) consumer(topic string) *kgo.Client {
 	h.t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(h.brokers...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	return cl
+}
+
+// records reads topic from the start until it has want records, failing
+// after a deadline.
+func (h *harness) records(topic string, want int) []*kgo.Record {
+	h.t.Helper()
+	cl := h.consumer(topic)
 	defer cl.Close()
 	var out []*kgo.Record
 	deadline := time.Now().Add(15 * time.Second)
@@ -166,11 +173,7 @@ func (h *harness) records(topic string, want int) []*kgo.Record {
 // little for any extra one.
 func (h *harness) noMoreRecords(topic string, n int) {
 	h.t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	cl := h.consumer(topic)
 	defer cl.Close()
 	got := 0
 	deadline := time.Now().Add(2 * time.Second)

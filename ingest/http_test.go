@@ -209,3 +209,25 @@ func TestBodyOverServerLimit(t *testing.T) {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 }
+
+// TestSanitizedBodies sends invalid UTF-8 and a lone surrogate: the events
+// are stored with U+FFFD, and a clean delivery after them is unaffected.
+func TestSanitizedBodies(t *testing.T) {
+	h := newHarness(t, nil)
+	dirty := []byte(`{"uuid":"s1","published":"2026-01-02T03:04:05.678Z","displayMessage":"a` +
+		"\xff" + `b \ud800 c"}`)
+	if resp := h.post(testcorpus.Envelope("dirty", dirty)); resp.status != 200 {
+		t.Fatalf("status %d: %s", resp.status, resp.body)
+	}
+	if resp := h.post(testcorpus.Envelope("clean", []byte(oneEvent))); resp.status != 200 {
+		t.Fatalf("status %d: %s", resp.status, resp.body)
+	}
+	rs := h.records(h.events, 2)
+	if got := string(decode(t, rs[0])); !strings.Contains(got, `"displayMessage":"a\uFFFDb \uFFFD c"`) &&
+		!strings.Contains(got, "\"displayMessage\":\"a\uFFFDb \uFFFD c\"") {
+		t.Errorf("dirty event stored as %s", got)
+	}
+	if ok, why := testcorpus.Equal(decode(t, rs[1]), []byte(oneEvent)); !ok {
+		t.Errorf("clean event after a dirty one: %s", why)
+	}
+}
