@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hookbridge/hookbridge/confval"
+	"github.com/hookbridge/hookbridge/spool"
 )
 
 // Config is the ingest part of the configuration file.
@@ -21,6 +22,8 @@ type Config struct {
 	Sources []SourceConfig `yaml:"sources"`
 	Routing RoutingConfig  `yaml:"routing"`
 	Dedup   DedupConfig    `yaml:"dedup"`
+	// Spool keeps deliveries on disk while Kafka cannot take them.
+	Spool spool.Config `yaml:"spool"`
 }
 
 // ServerConfig configures the HTTP listener.
@@ -125,6 +128,7 @@ func DefaultConfig() Config {
 			Key:             KeyUUID,
 		},
 		Dedup: DedupConfig{Window: 15 * time.Minute, MaxEntries: 1_000_000},
+		Spool: spool.DefaultConfig(),
 	}
 }
 
@@ -159,6 +163,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Routing.validate(); err != nil {
+		return err
+	}
+	if err := c.Spool.Validate(); err != nil {
 		return err
 	}
 	if c.Dedup.Window < 0 {

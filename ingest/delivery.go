@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/hookbridge/hookbridge/schema"
+	"github.com/hookbridge/hookbridge/spool"
 )
 
 // Header keys every record carries.
@@ -44,6 +45,11 @@ type pending struct {
 	dead     bool
 	event    *fastjson.Value
 	err      error
+	// acked is set by the produce callback; the handler reads it when it
+	// stops waiting, possibly before every callback ran.
+	acked atomic.Bool
+	// replaced says a dead letter took this record's place (too large).
+	replaced bool
 }
 
 // delivery holds the state of one POST, reused through a pool. Nothing in it
@@ -237,9 +243,30 @@ func (d *delivery) deadLetter(ev *fastjson.Value, start int, reason, why string)
 
 // produce hands every pending record to Kafka and waits, within the budget,
 // for all acknowledgements. Records the broker finds too large are sent to
-// the dead-letter topic in a second round.
+// the dead-letter topic in a second round. With a spool, what Kafka did not
+// acknowledge in time is written to the spool instead, and the delivery is
+// still accepted.
 func (d *delivery) produce(ctx context.Context) (outcome, bool) {
-	if !d.produceAll(ctx, d.recs) {
+	h := d.h
+	if h.spool != nil && h.spool.Pending(d.src.name) {
+		// Older deliveries of this source wait in the spool: queue behind
+		// them so the source's events reach Kafka in order.
+		recs := make([]spool.Record, len(d.recs))
+		for i := range d.recs {
+			recs[i] = spoolRecord(&d.recs[i])
+		}
+		return d.spoolRecords(recs), true
+	}
+	kctx := ctx
+	if h.spool != nil {
+		var cancel context.CancelFunc
+		kctx, cancel = context.WithTimeout(ctx, h.kafkaWait)
+		defer cancel()
+	}
+	if !d.produceAll(kctx, d.recs) {
+		if h.spool != nil {
+			return d.spoolUnacked(), false
+		}
 		return timedOut, false
 	}
 	first := len(d.recs)
@@ -249,23 +276,71 @@ func (d *delivery) produce(ctx context.Context) (outcome, bool) {
 			continue
 		}
 		if p.dead || !isTooLarge(p.err) {
+			if h.spool != nil {
+				return d.spoolUnacked(), true
+			}
 			return d.failed(p), true
 		}
+		p.replaced = true
 		if o := d.deadLetter(p.event, len(d.buf), ReasonTooLarge, p.err.Error()); o.status != 0 {
 			return o, true
 		}
 	}
 	if retry := d.recs[first:]; len(retry) > 0 {
-		if !d.produceAll(ctx, retry) {
+		if !d.produceAll(kctx, retry) {
+			if h.spool != nil {
+				return d.spoolUnacked(), false
+			}
 			return timedOut, false
 		}
 		for i := range retry {
 			if retry[i].err != nil {
+				if h.spool != nil {
+					return d.spoolUnacked(), true
+				}
 				return d.failed(&retry[i]), true
 			}
 		}
 	}
 	return accepted, true
+}
+
+// spoolUnacked spools the records Kafka has not acknowledged. A callback may
+// still acknowledge one of them afterwards; the drainer then finds it in the
+// dedup set and skips it. Only acked and the fields hookbridge itself set
+// are read: franz-go may still be writing the others.
+func (d *delivery) spoolUnacked() outcome {
+	var left []spool.Record
+	for i := range d.recs {
+		if p := &d.recs[i]; !p.acked.Load() && !p.replaced {
+			left = append(left, spoolRecord(p))
+		}
+	}
+	return d.spoolRecords(left)
+}
+
+func spoolRecord(p *pending) spool.Record {
+	r := &p.rec
+	return spool.Record{
+		Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: r.Headers,
+		Timestamp: r.Timestamp, DedupKey: p.dedupKey,
+	}
+}
+
+// spoolRecords writes recs to the spool, fsynced, and answers 200; or 503
+// when the spool cannot take them.
+func (d *delivery) spoolRecords(recs []spool.Record) outcome {
+	h := d.h
+	if len(recs) == 0 {
+		return accepted
+	}
+	if err := h.spool.Append(d.src.name, recs); err != nil {
+		h.rl.event(&h.log, zerolog.ErrorLevel, "spool_append").Err(err).Str("source", d.src.name).
+			Msg("cannot spool a delivery Kafka did not take; answering 503")
+		return outcome{503, "Kafka is unavailable and the spool cannot take the delivery"}
+	}
+	h.m.spooled.Add(float64(len(recs)))
+	return accepted
 }
 
 // produceAll produces recs and reports whether all were answered in time.
@@ -297,6 +372,7 @@ func (d *delivery) onProduced(r *kgo.Record, err error) {
 	p := (*pending)(unsafe.Pointer(r))
 	p.err = err
 	if err == nil {
+		p.acked.Store(true)
 		if p.dedupKey != 0 {
 			d.h.dedup.add(p.dedupKey, time.Now())
 		}

@@ -29,7 +29,7 @@ func TestKafkaUnreachable(t *testing.T) {
 	budget := 500 * time.Millisecond
 	h := newHarness(t, func(c *ingest.Config, _ *broker.Config) { c.Server.ResponseBudget = budget })
 	needFake(t, h)
-	if err := h.svc.Ready(); err != nil {
+	if _, err := h.svc.Ready(); err != nil {
 		t.Fatalf("not ready at start: %v", err)
 	}
 	h.cluster.Close()
@@ -92,7 +92,7 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 // TestNotReadyWithoutTopics points readiness at a topic that is deleted.
 func TestReadiness(t *testing.T) {
 	h := newHarness(t, nil)
-	if err := h.svc.Ready(); err != nil {
+	if _, err := h.svc.Ready(); err != nil {
 		t.Fatalf("not ready: %v", err)
 	}
 	if os.Getenv("HOOKBRIDGE_TEST_BROKERS") != "" {
@@ -100,10 +100,11 @@ func TestReadiness(t *testing.T) {
 	}
 	h.cluster.Close()
 	deadline := time.Now().Add(15 * time.Second)
-	for h.svc.Ready() == nil && time.Now().Before(deadline) {
+	ready := func() bool { _, err := h.svc.Ready(); return err == nil }
+	for ready() && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
-	if h.svc.Ready() == nil {
+	if ready() {
 		t.Fatal("still ready with the broker gone")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookbridge/hookbridge/schema"
+	"github.com/hookbridge/hookbridge/spool"
 )
 
 // producer is the part of a franz-go client that ingest uses.
@@ -60,9 +61,13 @@ type Handler struct {
 	key     string
 	keepRaw bool
 	budget  time.Duration
-	main    producer
-	dead    producer
-	schemas *schema.Schemas
+	// spool is nil when off. kafkaWait is how much of the budget goes to
+	// waiting for Kafka; the rest is kept for writing to the spool.
+	spool     *spool.Spool
+	kafkaWait time.Duration
+	main      producer
+	dead      producer
+	schemas   *schema.Schemas
 	// frame is room reserved before each value for the topic's header.
 	frame    [schema.SingleObjectHeaderLen]byte
 	frameLen int

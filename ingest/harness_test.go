@@ -74,6 +74,10 @@ func newHarness(t testing.TB, adjust func(*ingest.Config, *broker.Config)) *harn
 	}
 	cfg.Routing.DefaultTopic, cfg.Routing.DeadLetterTopic = h.events, h.dlq
 	cfg.Routing.Rules = []ingest.RouteRule{{Match: "user.session.*", Topic: h.sessions}}
+	// The spool is off unless a test turns it on: most tests are about what
+	// reaches Kafka directly, and the 503 paths need it off.
+	cfg.Spool.Enabled = false
+	cfg.Spool.Dir = t.TempDir()
 	kc := broker.Default()
 	kc.Brokers = h.brokers
 	kc.Topics.Partitions = 1
@@ -165,6 +169,28 @@ func (h *harness) records(topic string, want int) []*kgo.Record {
 	}
 	if len(out) != want {
 		h.t.Fatalf("topic %s: got %d records, want %d", topic, len(out), want)
+	}
+	return out
+}
+
+// atLeast reads topic until it has want records, then a little longer for
+// any duplicates, and returns everything it read.
+func (h *harness) atLeast(topic string, want int) []*kgo.Record {
+	h.t.Helper()
+	cl := h.consumer(topic)
+	defer cl.Close()
+	var out []*kgo.Record
+	deadline := time.Now().Add(20 * time.Second)
+	for len(out) < want && time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		out = append(out, cl.PollFetches(ctx).Records()...)
+		cancel()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	out = append(out, cl.PollFetches(ctx).Records()...)
+	cancel()
+	if len(out) < want {
+		h.t.Fatalf("topic %s: got %d records, want at least %d", topic, len(out), want)
 	}
 	return out
 }

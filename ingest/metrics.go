@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookbridge/hookbridge/spool"
 )
 
 // metrics are the ingest counters, registered on the registry given to
@@ -15,6 +17,7 @@ type metrics struct {
 	ackLatency  prometheus.Histogram
 	inFlight    prometheus.Gauge
 	dedupEarly  prometheus.Counter
+	spooled     prometheus.Counter
 	suppressed  prometheus.Counter
 }
 
@@ -54,16 +57,41 @@ func newMetrics(reg prometheus.Registerer, dedupLen func() float64) *metrics {
 			Name: "hookbridge_dedup_early_turns_total",
 			Help: "Times the dedup set filled up and forgot events before the window ended.",
 		}),
+		spooled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookbridge_spooled_total",
+			Help: "Records written to the spool because Kafka did not take them in time.",
+		}),
 		suppressed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hookbridge_log_lines_suppressed_total",
 			Help: "Error log lines dropped by the rate limiter.",
 		}),
 	}
 	reg.MustRegister(m.requests, m.events, m.deadLetters, m.duplicates, m.bytesIn,
-		m.ackLatency, m.inFlight, m.dedupEarly, m.suppressed,
+		m.ackLatency, m.inFlight, m.dedupEarly, m.spooled, m.suppressed,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hookbridge_dedup_entries",
 			Help: "Events remembered for deduplication.",
 		}, dedupLen))
 	return m
+}
+
+// registerSpool exports the spool's state.
+func registerSpool(reg prometheus.Registerer, s *spool.Spool) {
+	stat := func(pick func(records, bytes, drained int64) int64) func() float64 {
+		return func() float64 { return float64(pick(s.Stats())) }
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hookbridge_spool_records", Help: "Records waiting in the spool.",
+		}, stat(func(r, _, _ int64) int64 { return r })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hookbridge_spool_bytes", Help: "Bytes waiting in the spool.",
+		}, stat(func(_, b, _ int64) int64 { return b })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hookbridge_spool_drained_total", Help: "Spooled records Kafka acknowledged.",
+		}, stat(func(_, _, d int64) int64 { return d })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hookbridge_spool_oldest_age_seconds", Help: "How long the oldest spooled record has waited.",
+		}, func() float64 { return s.OldestAge().Seconds() }),
+	)
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/hookbridge/hookbridge/broker"
 	"github.com/hookbridge/hookbridge/schema"
+	"github.com/hookbridge/hookbridge/spool"
 )
 
 // Options are what New needs besides the ingest configuration.
@@ -43,12 +45,14 @@ type Service struct {
 	srv    *fasthttp.Server
 	ln     net.Listener
 	topics []string
+	spool  *spool.Spool
 
-	ready    atomic.Pointer[error] // nil error inside means ready
-	stop     chan struct{}
-	stopped  sync.WaitGroup
-	shutOnce sync.Once
-	shutErr  error
+	ready     atomic.Pointer[error] // nil error inside means ready
+	stop      chan struct{}
+	stopped   sync.WaitGroup
+	shutOnce  sync.Once
+	shutErr   error
+	stopDrain context.CancelFunc
 }
 
 // dlqRoomBytes is what a dead-letter record may hold beyond the event itself.
@@ -103,8 +107,21 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.h = h
+	if cfg.Spool.Enabled {
+		if s.spool, err = spool.Open(cfg.Spool, s.log.With().Str("component", "spool").Logger()); err != nil {
+			s.cl.Close()
+			return nil, err
+		}
+		h.spool = s.spool
+		// Keep a fifth of the budget, at most half a second, for the fsync.
+		h.kafkaWait = cfg.Server.ResponseBudget - min(cfg.Server.ResponseBudget/5, 500*time.Millisecond)
+		registerSpool(reg, s.spool)
+	}
 	if err := s.listen(); err != nil {
 		s.cl.Close()
+		if s.spool != nil {
+			s.spool.Close()
+		}
 		return nil, err
 	}
 	// The topics were just listed or created. Checking again right away
@@ -113,6 +130,15 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 	s.ready.Store(&ready)
 	s.stopped.Add(1)
 	go s.readyLoop()
+	if s.spool != nil {
+		dctx, cancel := context.WithCancel(context.Background())
+		s.stopDrain = cancel
+		s.stopped.Add(1)
+		go func() {
+			defer s.stopped.Done()
+			s.spool.Run(dctx, s.produceSpooled)
+		}()
+	}
 	return s, nil
 }
 
@@ -317,23 +343,46 @@ func (s *Service) Shutdown(ctx context.Context) error {
 		// makes a late Serve return at once instead of serving on.
 		_ = s.ln.Close()
 		close(s.stop)
+		if s.stopDrain != nil {
+			s.stopDrain()
+		}
 		s.stopped.Wait()
 		if ferr := s.cl.Flush(ctx); ferr != nil && err == nil {
 			err = fmt.Errorf("flush kafka producer: %w", ferr)
 		}
 		s.cl.Close()
+		if s.spool != nil {
+			if cerr := s.spool.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("close spool: %w", cerr)
+			}
+		}
 		s.shutErr = err
 	})
 	return s.shutErr
 }
 
-// Ready returns nil when Kafka is reachable and every topic exists, else
-// what is wrong. It is refreshed in the background every few seconds.
-func (s *Service) Ready() error {
+// Ready returns nil when hookbridge can accept deliveries: Kafka is
+// reachable and every topic exists, or, while Kafka is away, the spool can
+// still take them. detail says which, for /readyz. It is refreshed in the
+// background every few seconds.
+func (s *Service) Ready() (detail string, err error) {
+	kafkaErr := errors.New("not checked yet")
 	if p := s.ready.Load(); p != nil {
-		return *p
+		kafkaErr = *p
 	}
-	return errors.New("not checked yet")
+	var waiting int64
+	if s.spool != nil {
+		waiting, _, _ = s.spool.Stats()
+	}
+	switch {
+	case kafkaErr == nil && waiting > 0:
+		return fmt.Sprintf("kafka reachable; draining %d spooled records", waiting), nil
+	case kafkaErr == nil:
+		return "kafka reachable", nil
+	case s.spool != nil && s.spool.Admits():
+		return fmt.Sprintf("spooling: %v; %d records waiting", kafkaErr, waiting), nil
+	}
+	return "", kafkaErr
 }
 
 func (s *Service) readyLoop() {
@@ -382,4 +431,74 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 	if e := l.log.Debug(); e.Enabled() {
 		e.Str("component", "fasthttp").Msg(fmt.Sprintf(format, args...))
 	}
+}
+
+// produceSpooled produces records from the spool and waits for Kafka. An
+// event Kafka already acknowledged since it was spooled (its delivery timed
+// out just before the ack) is skipped; one that turns out too large for its
+// topic goes to the dead-letter topic like any other.
+func (s *Service) produceSpooled(ctx context.Context, recs []spool.Record) []error {
+	h := s.h
+	errs := make([]error, len(recs))
+	var wg sync.WaitGroup
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	now := time.Now()
+	for i := range recs {
+		r := &recs[i]
+		if r.DedupKey != 0 && h.dedup != nil && h.dedup.seen(r.DedupKey, now) {
+			continue
+		}
+		wg.Add(1)
+		kr := &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: r.Headers, Timestamp: r.Timestamp}
+		s.cl.Produce(pctx, kr, func(kr *kgo.Record, err error) {
+			defer wg.Done()
+			errs[i] = err
+			if err == nil {
+				if r.DedupKey != 0 && h.dedup != nil {
+					h.dedup.add(r.DedupKey, time.Now())
+				}
+				h.m.events.WithLabelValues(kr.Topic).Inc()
+			}
+		})
+	}
+	wg.Wait()
+	for i := range recs {
+		if errs[i] != nil && isTooLarge(errs[i]) && recs[i].Topic != h.dlq.name {
+			errs[i] = s.deadLetterSpooled(pctx, &recs[i], errs[i])
+		}
+	}
+	return errs
+}
+
+// deadLetterSpooled sends a spooled record its topic refused as too large
+// to the dead-letter topic, with the event rebuilt from the record.
+func (s *Service) deadLetterSpooled(ctx context.Context, r *spool.Record, cause error) error {
+	h := s.h
+	event, err := schema.NewReader(h.schemas, nil).AppendJSON(nil, r.Value)
+	if err != nil {
+		event = fmt.Appendf(nil, `{"avro_base64":%q}`, base64.StdEncoding.EncodeToString(r.Value))
+	}
+	src := ""
+	for _, hd := range r.Headers {
+		if hd.Key == HeaderSource {
+			src = string(hd.Value)
+		}
+	}
+	value, err := h.schemas.AppendDeadLetter(append([]byte(nil), h.dlq.header...), &schema.DeadLetter{
+		Reason: ReasonTooLarge, Error: cause.Error(), Source: src, ReceivedAt: r.Timestamp, Event: string(event),
+	})
+	if err != nil {
+		return err
+	}
+	headers := append(append([]kgo.RecordHeader(nil), r.Headers...),
+		kgo.RecordHeader{Key: HeaderReason, Value: []byte(ReasonTooLarge)})
+	res := s.cl.ProduceSync(ctx, &kgo.Record{
+		Topic: h.dlq.name, Value: value, Headers: headers, Timestamp: r.Timestamp,
+	})
+	if err := res.FirstErr(); err != nil {
+		return err
+	}
+	h.m.deadLetters.WithLabelValues(ReasonTooLarge).Inc()
+	return nil
 }

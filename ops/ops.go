@@ -22,8 +22,8 @@ type Server struct {
 }
 
 // New binds listen. ready returns nil when the process can do its work, or
-// what is wrong.
-func New(listen string, gatherer prometheus.Gatherer, ready func() error) (*Server, error) {
+// what is wrong; detail is shown either way.
+func New(listen string, gatherer prometheus.Gatherer, ready func() (detail string, err error)) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -31,12 +31,13 @@ func New(listen string, gatherer prometheus.Gatherer, ready func() error) (*Serv
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := ready(); err != nil {
+		detail, err := ready()
+		if err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintln(w, "not ready:", err)
 			return
 		}
-		fmt.Fprintln(w, "ready")
+		fmt.Fprintln(w, "ready:", detail)
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	ln, err := net.Listen("tcp", listen)

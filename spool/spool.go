@@ -418,3 +418,6 @@ func (s *Spool) forgetLocked(source string, n int, bytes int64, next time.Time, 
 		w.oldest = next
 	}
 }
+
+// Admits reports whether an append would currently be accepted, size aside.
+func (s *Spool) Admits() bool { return s.admit(0) == nil }

@@ -100,12 +100,14 @@ kafka:
     listen: %s
     data_dir: %s
     partitions: 1
+spool:
+  dir: %s
 ops:
   listen: %s
 log:
   level: debug
   format: json
-`, in.http, in.kafka, filepath.Join(dir, "kafka"), in.ops)
+`, in.http, in.kafka, filepath.Join(dir, "kafka"), filepath.Join(dir, "spool"), in.ops)
 	if err := os.WriteFile(in.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
