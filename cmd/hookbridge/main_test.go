@@ -75,7 +75,18 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newInstance(t testing.TB) *instance {
+// instanceOpts change the test config; the zero value is an instance with
+// its own embedded broker.
+type instanceOpts struct {
+	brokers  []string // external Kafka; none starts the embedded broker
+	topic    string   // default okta.events
+	budget   string   // server.response_budget, default 2.5s
+	spoolMax string   // spool.max_bytes, default 1GiB
+}
+
+func newInstance(t testing.TB) *instance { return newInstanceWith(t, instanceOpts{}) }
+
+func newInstanceWith(t testing.TB, o instanceOpts) *instance {
 	t.Helper()
 	dir := t.TempDir()
 	in := &instance{
@@ -85,29 +96,42 @@ func newInstance(t testing.TB) *instance {
 		ops:    fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		kafka:  fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 	}
+	if o.topic == "" {
+		o.topic = "okta.events"
+	}
+	if o.budget == "" {
+		o.budget = "2.5s"
+	}
+	if o.spoolMax == "" {
+		o.spoolMax = "1GiB"
+	}
+	kafka := fmt.Sprintf("kafka:\n  embedded:\n    listen: %s\n    data_dir: %s\n    partitions: 1\n",
+		in.kafka, filepath.Join(dir, "kafka"))
+	if len(o.brokers) > 0 {
+		in.kafka = o.brokers[0]
+		kafka = fmt.Sprintf("kafka:\n  brokers: [%s]\n  topics:\n    partitions: 1\n",
+			strings.Join(o.brokers, ", "))
+	}
 	cfg := fmt.Sprintf(`server:
   listen: %s
+  response_budget: %s
 sources:
   - name: okta
     path: /hooks/okta
     secrets:
       - env: HOOKBRIDGE_CMD_TEST_SECRET
 routing:
-  default_topic: okta.events
-  dead_letter_topic: okta.deadletter
-kafka:
-  embedded:
-    listen: %s
-    data_dir: %s
-    partitions: 1
-spool:
+  default_topic: %s
+  dead_letter_topic: %s.deadletter
+%sspool:
   dir: %s
+  max_bytes: %s
 ops:
   listen: %s
 log:
   level: debug
   format: json
-`, in.http, in.kafka, filepath.Join(dir, "kafka"), filepath.Join(dir, "spool"), in.ops)
+`, in.http, o.budget, o.topic, o.topic, kafka, filepath.Join(dir, "spool"), o.spoolMax, in.ops)
 	if err := os.WriteFile(in.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookbridge/hookbridge/broker"
+)
+
+func brokerCmd() *cobra.Command {
+	cfg := broker.Default().Embedded
+	cmd := &cobra.Command{
+		Use:   "broker [--listen ADDR] [--data-dir DIR]",
+		Short: "Run the embedded single-node Kafka broker on its own, for development",
+		Long: "Run the development broker that serve embeds when no brokers are configured,\n" +
+			"as a process of its own: a local Kafka without Java, for trying hookbridge,\n" +
+			"for tests and for benchmarks. It is not a production Kafka: one node, no\n" +
+			"replication. With --data-dir its log is fsynced per write and survives restarts.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := broker.StartEmbedded(cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "development broker listening on %s (data dir %q)\n",
+				e.Addr(), cfg.DataDir)
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+			<-sig
+			e.Close()
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on")
+	fl.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the broker's log; empty keeps it in memory")
+	return cmd
+}
