@@ -40,3 +40,28 @@ crosscheck: build
 
 clean:
 	rm -rf bin data
+
+# A real single-node Kafka 4.x (KRaft) from Maven Central jars, for tests
+# and local use; see deploy/kafka/README.md. Needs java 17+, mvn and go.
+.PHONY: kafka-up kafka-down test-kafka
+
+kafka-up:
+	bash deploy/kafka/kafka.sh up
+
+kafka-down:
+	bash deploy/kafka/kafka.sh down
+
+# Every test against the real Kafka, one package at a time since the fault
+# tests kill and pause the broker the others use. The broker is stopped (and
+# its data deleted) whatever happens, on Ctrl-C too, and the tests' exit code
+# is kept. The full log goes to $(TEST_KAFKA_LOG); the summary, the fault
+# tests' acknowledged=/lost= lines and any failure are printed.
+TEST_KAFKA_LOG ?= /tmp/hookbridge-test-kafka.log
+test-kafka:
+	@trap 'bash deploy/kafka/kafka.sh down' EXIT; trap 'exit 130' INT TERM; \
+	bash deploy/kafka/kafka.sh up || exit $$?; \
+	eval "$$(bash deploy/kafka/kafka.sh env)"; \
+	$(GO) test -p 1 -race -count=1 -v ./... > $(TEST_KAFKA_LOG) 2>&1; rc=$$?; \
+	grep -E '^(--- (FAIL|SKIP)|FAIL|ok |acknowledged=|panic:)|_test\.go:[0-9]+:' $(TEST_KAFKA_LOG) | \
+		grep -v '^\s*writer\.go' ; \
+	exit $$rc

@@ -156,3 +156,40 @@ func TestEmbeddedBrokerPersists(t *testing.T) {
 		t.Fatalf("after restart: %d records, errors %v", fs.NumRecords(), fs.Errors())
 	}
 }
+
+// TestRealKafkaSASLSSL connects to the SASL_SSL listener of the Apache
+// Kafka that deploy/kafka/kafka.sh runs, with settings from configuration
+// only (make test-kafka sets the variables).
+func TestRealKafkaSASLSSL(t *testing.T) {
+	addr := os.Getenv("HOOKBRIDGE_TEST_SASL_BROKERS")
+	if addr == "" {
+		t.Skip("no SASL_SSL Kafka: run make test-kafka")
+	}
+	cfg := broker.Default()
+	cfg.Brokers = strings.Split(addr, ",")
+	cfg.TLS.Enabled, cfg.TLS.CAFile = true, os.Getenv("HOOKBRIDGE_TEST_TLS_CA")
+	cfg.SASL.Mechanism = os.Getenv("HOOKBRIDGE_TEST_SASL_MECHANISM")
+	cfg.SASL.Username = os.Getenv("HOOKBRIDGE_TEST_SASL_USER")
+	cfg.SASL.Password = confval.Secret{Env: "HOOKBRIDGE_TEST_SASL_PASSWORD"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := cfg.ClientOpts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topic := "sasl-check-" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", "")
+	if _, err := cfg.EnsureTopics(ctx, kadm.NewClient(cl), []broker.TopicSpec{{Name: topic}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte("x")}).FirstErr(); err != nil {
+		t.Fatalf("produce over SASL_SSL: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -53,7 +54,20 @@ func (c *Config) EnsureTopics(ctx context.Context, adm *kadm.Client, topics []To
 			return nil, fmt.Errorf("create topic %s: %w", t.Name, resp.Err)
 		}
 	}
-	return maxMessageBytes(ctx, adm, names)
+	// A topic just created reaches a KRaft broker's metadata a moment after
+	// CreateTopics returns; until then describing it fails with
+	// UNKNOWN_TOPIC_OR_PARTITION, so that error is retried.
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		limits, err := maxMessageBytes(ctx, adm, names)
+		if err == nil || !errors.Is(err, kerr.UnknownTopicOrPartition) {
+			return limits, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+	}
 }
 
 func (c *Config) partitions() int32 {

@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 )
@@ -27,15 +30,18 @@ func parseEnvelope(p *fastjson.Parser, body []byte) (envelope, error) {
 	if len(body) == 0 {
 		return env, errEmptyBody
 	}
-	// fastjson's parser is lenient with some malformed input (bad escapes,
-	// control characters, "nan"); validating first makes bad JSON a 400
-	// instead of a silently altered event.
-	if err := fastjson.ValidateBytes(body); err != nil {
-		return env, fmt.Errorf("body is not valid JSON: %w", err)
-	}
+	// Parse before validating: the parser stops at fastjson.MaxDepth levels
+	// of nesting, while the validator recurses without a limit and a body
+	// of a few million '[' would overflow the stack.
 	root, err := p.ParseBytes(body)
 	if err != nil {
-		return env, fmt.Errorf("body is not valid JSON: %w", err)
+		return env, describeJSONError(body, err)
+	}
+	// The parser is lenient with some malformed input (bad escapes, control
+	// characters, "nan"); validating too makes bad JSON a 400 instead of a
+	// silently altered event.
+	if err := fastjson.ValidateBytes(body); err != nil {
+		return env, describeJSONError(body, err)
 	}
 	switch root.Type() {
 	case fastjson.TypeObject:
@@ -71,4 +77,45 @@ func stringOrNil(v *fastjson.Value) []byte {
 	}
 	b, _ := v.StringBytes()
 	return b
+}
+
+// maxReasonBytes bounds the reason returned to the caller.
+const maxReasonBytes = 160
+
+// describeJSONError says where and why body is not valid JSON, in one short
+// line that quotes nothing of the body but a character: fastjson's own
+// messages grow with nesting and quote the rest of the body, which may hold
+// anything. encoding/json gives the byte offset; it only runs on this error
+// path, and its scanner is not recursive.
+func describeJSONError(body []byte, parseErr error) error {
+	var raw json.RawMessage
+	err := json.Unmarshal(body, &raw)
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("body is not valid JSON at byte %d: %s", se.Offset, oneLine(se.Error()))
+	case err != nil:
+		return fmt.Errorf("body is not valid JSON: %s", oneLine(err.Error()))
+	case strings.Contains(parseErr.Error(), "too big depth"):
+		return fmt.Errorf("body nests deeper than %d levels", fastjson.MaxDepth)
+	}
+	return errors.New("body is not valid JSON")
+}
+
+// oneLine keeps a message printable, on one line and short.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, s)
+	if len(s) > maxReasonBytes {
+		cut := maxReasonBytes
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
+	}
+	return s
 }

@@ -143,3 +143,33 @@ func checkEnvelope(t *testing.T, data []byte) {
 		}
 	}
 }
+
+// TestHostileNesting sends bodies nested millions of levels deep, which
+// would overflow a recursive validator's stack: each is a quick 400.
+func TestHostileNesting(t *testing.T) {
+	var p fastjson.Parser
+	for _, body := range [][]byte{
+		append(append([]byte(`{"data":{"events":[`), bytes.Repeat([]byte("["), 2_100_000)...),
+			append(bytes.Repeat([]byte("]"), 2_100_000), "]}}"...)...),
+		bytes.Repeat([]byte("["), 40_000),
+		append(bytes.Repeat([]byte(`{"a":`), 400), bytes.Repeat([]byte("}"), 400)...),
+	} {
+		_, err := parseEnvelope(&p, body)
+		if err == nil {
+			t.Fatalf("a body nested %d deep was accepted", bytes.Count(body, []byte("[")))
+		}
+		if len(err.Error()) > maxEnvelopeErrBytes || strings.ContainsAny(err.Error(), "\n\r") {
+			t.Errorf("error is not one short line: %q", err)
+		}
+	}
+}
+
+// TestErrorsQuoteNothing checks that a reason names a position, not the body.
+func TestErrorsQuoteNothing(t *testing.T) {
+	var p fastjson.Parser
+	body := []byte(`{"x":nope,"clientSecret":"s3cr3t-value","data":{"events":[]}}`)
+	_, err := parseEnvelope(&p, body)
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "at byte 7") {
+		t.Fatalf("error %q", err)
+	}
+}
