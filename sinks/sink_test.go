@@ -1,0 +1,393 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/valyala/fastjson"
+
+	"github.com/hookbridge/hookbridge/bench"
+	"github.com/hookbridge/hookbridge/broker"
+	"github.com/hookbridge/hookbridge/internal/testcorpus"
+	"github.com/hookbridge/hookbridge/schema"
+)
+
+// cluster starts a broker with topic "events" holding n generated events,
+// written as ingest writes them, and returns its config and the events.
+func cluster(t *testing.T, n int) (broker.Config, [][]byte) {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	kc := broker.Default()
+	kc.Brokers = c.ListenAddrs()
+	kc.Topics.Partitions = 1
+
+	s, err := schema.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	g := bench.NewGenerator(7)
+	var enc schema.Encoder
+	var events [][]byte
+	for i := range n {
+		ev := g.Event()
+		v := fastjson.MustParseBytes(ev)
+		value := schema.AppendSingleObjectHeader(nil, s.LogEventFP)
+		value, info, err := enc.AppendEvent(value, v, &schema.Meta{Source: "okta", ReceivedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &kgo.Record{Topic: "events", Key: info.UUID, Value: value, Partition: int32(i % 2)}
+		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+	return kc, events
+}
+
+func sinkConfig(name string) Config {
+	return Config{Name: name, Type: TypeStdout, Topics: []string{"events"},
+		Batch: BatchConfig{MaxEvents: 20, MaxAge: 50 * time.Millisecond}}
+}
+
+// run runs a sink until stop returns true or a deadline passes.
+func run(t *testing.T, kc broker.Config, cfg Config, dest Destination, reg *prometheus.Registry,
+	stop func() bool,
+) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := New(ctx, cfg, Options{Kafka: kc, Destination: dest, Registerer: reg, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !stop() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// committed returns the group's committed offsets summed over partitions.
+func committed(t *testing.T, kc broker.Config, group string) int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	offs, err := kadm.NewClient(cl).FetchOffsets(context.Background(), group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	offs.Each(func(o kadm.OffsetResponse) { n += o.At })
+	return n
+}
+
+// recorder is a destination that keeps what it was given and can fail.
+type recorder struct {
+	mu   sync.Mutex
+	got  map[string]int // uuid → deliveries
+	fail func(ev Event, attempt int) error
+	seen map[string]int // uuid → attempts
+	hold chan struct{}  // when set, Deliver waits for it
+}
+
+func newRecorder() *recorder { return &recorder{got: map[string]int{}, seen: map[string]int{}} }
+
+func (r *recorder) Deliver(ctx context.Context, batch []Event) []error {
+	if r.hold != nil {
+		select {
+		case <-r.hold:
+		case <-ctx.Done():
+			errs := make([]error, len(batch))
+			for i := range errs {
+				errs[i] = ctx.Err()
+			}
+			return errs
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	errs := make([]error, len(batch))
+	for i, ev := range batch {
+		r.seen[ev.UUID]++
+		if r.fail != nil {
+			if errs[i] = r.fail(ev, r.seen[ev.UUID]); errs[i] != nil {
+				continue
+			}
+		}
+		r.got[ev.UUID]++
+	}
+	return errs
+}
+
+func (r *recorder) Close() error { return nil }
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+func TestFileSinkDeliversEveryEvent(t *testing.T) {
+	kc, events := cluster(t, 120)
+	cfg := sinkConfig("file")
+	cfg.Type, cfg.Path = TypeFile, filepath.Join(t.TempDir(), "okta.ndjson")
+	lines := func() []string {
+		b, _ := os.ReadFile(cfg.Path)
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	run(t, kc, cfg, nil, prometheus.NewRegistry(), func() bool { return len(lines()) >= len(events) })
+
+	got := map[string]string{}
+	for _, l := range lines() {
+		v := fastjson.MustParse(l)
+		got[string(v.GetStringBytes("uuid"))] = l
+	}
+	for _, ev := range events {
+		uuid := string(fastjson.MustParseBytes(ev).GetStringBytes("uuid"))
+		if ok, why := testcorpus.Equal(ev, []byte(got[uuid])); !ok {
+			t.Fatalf("event %s: %s", uuid, why)
+		}
+	}
+	if n := committed(t, kc, "hookbridge-sink-file"); n != int64(len(events)) {
+		t.Errorf("committed %d, want %d", n, len(events))
+	}
+}
+
+// TestRetriesAndDeadLetters: a destination that is busy twice (with a
+// Retry-After) and rejects some events for good. Everything else arrives,
+// the rejected go to the dead-letter topic, and all offsets are committed.
+func TestRetriesAndDeadLetters(t *testing.T) {
+	kc, events := cluster(t, 60)
+	dest := newRecorder()
+	var firstTry, retried sync.Map
+	dest.fail = func(ev Event, attempt int) error {
+		if strings.HasSuffix(ev.UUID, "7") {
+			return Permanent(errors.New("400 document_parsing_exception"))
+		}
+		if attempt == 1 {
+			firstTry.Store(ev.UUID, time.Now())
+		}
+		if attempt <= 2 {
+			return &Error{Err: errors.New("429 busy"), Backpressure: true, RetryAfter: 150 * time.Millisecond}
+		}
+		retried.Store(ev.UUID, time.Now())
+		return nil
+	}
+	rejected := 0
+	for _, ev := range events {
+		if strings.HasSuffix(string(fastjson.MustParseBytes(ev).GetStringBytes("uuid")), "7") {
+			rejected++
+		}
+	}
+	cfg := sinkConfig("retry")
+	reg := prometheus.NewRegistry()
+	run(t, kc, cfg, dest, reg, func() bool {
+		return dest.count() == len(events)-rejected && committed(t, kc, "hookbridge-sink-retry") == int64(len(events))
+	})
+	if dest.count() != len(events)-rejected {
+		t.Fatalf("delivered %d, want %d", dest.count(), len(events)-rejected)
+	}
+	retried.Range(func(k, v any) bool {
+		first, _ := firstTry.Load(k)
+		if gap := v.(time.Time).Sub(first.(time.Time)); gap < 300*time.Millisecond {
+			t.Errorf("%v retried after %s; two Retry-After waits of 150ms were asked", k, gap)
+		}
+		return true
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...), kgo.ConsumeTopics("retry.deadletter"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var dead []*kgo.Record
+	deadline := time.Now().Add(10 * time.Second)
+	for len(dead) < rejected && time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		dead = append(dead, cl.PollFetches(ctx).Records()...)
+		cancel()
+	}
+	if len(dead) != rejected {
+		t.Fatalf("dead letters %d, want %d", len(dead), rejected)
+	}
+	for _, r := range dead {
+		var why string
+		for _, h := range r.Headers {
+			if h.Key == HeaderSinkError {
+				why = string(h.Value)
+			}
+		}
+		if !strings.Contains(why, "document_parsing_exception") {
+			t.Errorf("dead letter reason %q", why)
+		}
+	}
+	if committed(t, kc, "hookbridge-sink-retry") != int64(len(events)) {
+		t.Error("not every offset committed")
+	}
+}
+
+// TestOffsetsOnlyAfterDelivery stops a sink while its destination holds a
+// batch: that batch's offsets are not committed, and a restarted sink
+// delivers every event at least once.
+func TestOffsetsOnlyAfterDelivery(t *testing.T) {
+	kc, events := cluster(t, 80)
+	stuck := newRecorder()
+	stuck.hold = make(chan struct{}) // never released: the destination hangs
+	cfg := sinkConfig("crash")
+	var calls atomic.Int32
+	run(t, kc, cfg, &countingDest{Destination: stuck, calls: &calls}, prometheus.NewRegistry(),
+		func() bool { return calls.Load() > 0 })
+	if n := committed(t, kc, "hookbridge-sink-crash"); n != 0 {
+		t.Fatalf("committed %d offsets though nothing was delivered", n)
+	}
+	ok := newRecorder()
+	run(t, kc, cfg, ok, prometheus.NewRegistry(), func() bool { return ok.count() == len(events) })
+	if ok.count() != len(events) {
+		t.Fatalf("after the restart %d of %d events arrived", ok.count(), len(events))
+	}
+}
+
+type countingDest struct {
+	Destination
+	calls *atomic.Int32
+}
+
+func (d *countingDest) Deliver(ctx context.Context, b []Event) []error {
+	d.calls.Add(1)
+	return d.Destination.Deliver(ctx, b)
+}
+
+// TestBackpressurePausesFetching gives a slow destination a small in-flight
+// budget: the sink pauses, never holds more than the budget, and delivers
+// everything.
+func TestBackpressurePausesFetching(t *testing.T) {
+	kc, events := cluster(t, 200)
+	dest := newRecorder()
+	var maxHeld atomic.Int64
+	cfg := sinkConfig("slow")
+	cfg.MaxInFlightEvents, cfg.Concurrency = 40, 2
+	slow := &slowDest{recorder: dest, delay: 30 * time.Millisecond}
+	reg := prometheus.NewRegistry()
+	var s *Sink
+	slow.onDeliver = func() {
+		if s != nil {
+			if held := s.inFlightEvents.Load(); held > maxHeld.Load() {
+				maxHeld.Store(held)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var err error
+	s, err = New(ctx, cfg, Options{Kafka: kc, Destination: slow, Registerer: reg, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	pausedSeen := false
+	deadline := time.Now().Add(30 * time.Second)
+	for dest.count() < len(events) && time.Now().Before(deadline) {
+		if testGauge(reg, "hookbridge_sink_paused") == 1 {
+			pausedSeen = true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if dest.count() != len(events) {
+		t.Fatalf("delivered %d of %d", dest.count(), len(events))
+	}
+	if !pausedSeen {
+		t.Error("the sink never paused fetching")
+	}
+	if held := maxHeld.Load(); held > int64(cfg.MaxInFlightEvents+cfg.Batch.MaxEvents) {
+		t.Errorf("held %d events in flight, budget %d", held, cfg.MaxInFlightEvents)
+	}
+}
+
+type slowDest struct {
+	*recorder
+	delay     time.Duration
+	onDeliver func()
+}
+
+func (d *slowDest) Deliver(ctx context.Context, b []Event) []error {
+	d.onDeliver()
+	time.Sleep(d.delay)
+	return d.recorder.Deliver(ctx, b)
+}
+
+func testGauge(reg *prometheus.Registry, name string) float64 {
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return -1
+}
+
+func TestFilter(t *testing.T) {
+	kc, events := cluster(t, 100)
+	want := 0
+	for _, ev := range events {
+		if strings.HasPrefix(string(fastjson.MustParseBytes(ev).GetStringBytes("eventType")), "user.") {
+			want++
+		}
+	}
+	dest := newRecorder()
+	cfg := sinkConfig("filtered")
+	cfg.Filter = `eventType startsWith "user."`
+	run(t, kc, cfg, dest, prometheus.NewRegistry(), func() bool {
+		return committed(t, kc, "hookbridge-sink-filtered") == int64(len(events))
+	})
+	if dest.count() != want || want == 0 {
+		t.Fatalf("delivered %d, want %d user.* events", dest.count(), want)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	f := func(c Config, want string) {
+		t.Helper()
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%+v: %v, want %q", c, err, want)
+		}
+	}
+	f(Config{Type: TypeStdout, Topics: []string{"t"}}, "name is required")
+	f(Config{Name: "a", Topics: []string{"t"}}, "type is required")
+	f(Config{Name: "a", Type: "carrier-pigeon", Topics: []string{"t"}}, "unknown sink type")
+	f(Config{Name: "a", Type: TypeFile, Topics: []string{"t"}}, "path is required")
+	f(Config{Name: "a", Type: TypeStdout}, "topics")
+	f(Config{Name: "a", Type: TypeStdout, Topics: []string{"t"}, Filter: "eventType =="}, "filter")
+}
