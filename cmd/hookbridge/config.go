@@ -13,13 +13,17 @@ import (
 	"github.com/hookbridge/hookbridge/broker"
 	"github.com/hookbridge/hookbridge/confval"
 	"github.com/hookbridge/hookbridge/ingest"
+	"github.com/hookbridge/hookbridge/sinks"
 )
 
 // config is the whole configuration file.
 type config struct {
 	ingest.Config `yaml:",inline"`
 	Kafka         broker.Config `yaml:"kafka"`
-	Ops           struct {
+	// Sinks forward topics to destinations; serve runs them beside ingest,
+	// "hookbridge sink" runs them alone.
+	Sinks []sinks.Config `yaml:"sinks"`
+	Ops   struct {
 		// Listen is the address of /healthz, /readyz and /metrics; default
 		// 127.0.0.1:9090. Empty turns the listener off.
 		Listen string `yaml:"listen"`
@@ -55,6 +59,16 @@ func loadConfig(path string) (config, error) {
 	}
 	if err := c.Kafka.Validate(); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	names := map[string]bool{}
+	for i := range c.Sinks {
+		if err := c.Sinks[i].Validate(); err != nil {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+		if names[c.Sinks[i].Name] {
+			return c, fmt.Errorf("config %s: sinks: name %q is used twice", path, c.Sinks[i].Name)
+		}
+		names[c.Sinks[i].Name] = true
 	}
 	if c.Ops.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Ops.Listen); err != nil {

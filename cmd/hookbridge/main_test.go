@@ -82,6 +82,7 @@ type instanceOpts struct {
 	topic    string   // default okta.events
 	budget   string   // server.response_budget, default 2.5s
 	spoolMax string   // spool.max_bytes, default 1GiB
+	sinkFile string   // a file sink writing here, when set
 }
 
 func newInstance(t testing.TB) *instance { return newInstanceWith(t, instanceOpts{}) }
@@ -111,6 +112,10 @@ func newInstanceWith(t testing.TB, o instanceOpts) *instance {
 		in.kafka = o.brokers[0]
 		kafka = fmt.Sprintf("kafka:\n  brokers: [%s]\n  topics:\n    partitions: 1\n",
 			strings.Join(o.brokers, ", "))
+	}
+	if o.sinkFile != "" {
+		kafka += fmt.Sprintf("sinks:\n  - name: file\n    type: file\n    path: %s\n    topics: [%s]\n",
+			o.sinkFile, o.topic)
 	}
 	cfg := fmt.Sprintf(`server:
   listen: %s
@@ -300,7 +305,8 @@ func TestKilledProcessLosesNothingAcknowledged(t *testing.T) {
 // TestServeConsumeAndShutdown covers the command line end to end: serve,
 // ops endpoints, consume with --max and --timeout, and a graceful SIGTERM.
 func TestServeConsumeAndShutdown(t *testing.T) {
-	in := newInstance(t)
+	sinkFile := filepath.Join(t.TempDir(), "events.ndjson")
+	in := newInstanceWith(t, instanceOpts{sinkFile: sinkFile})
 	in.start()
 	status, err := in.post(delivery("cli-1", "c1", "c2", "c3"))
 	if err != nil || status != 200 {
@@ -338,6 +344,19 @@ func TestServeConsumeAndShutdown(t *testing.T) {
 	}
 	if time.Since(start) > 30*time.Second {
 		t.Errorf("--timeout 2s did not end consume")
+	}
+
+	// The file sink running inside serve writes the three events.
+	deadline := time.Now().Add(20 * time.Second)
+	var sunk []byte
+	for time.Now().Before(deadline) {
+		if sunk, _ = os.ReadFile(sinkFile); bytes.Count(sunk, []byte("\n")) >= 3 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if bytes.Count(sunk, []byte("\n")) != 3 || !bytes.Contains(sunk, []byte(`"uuid":"c2"`)) {
+		t.Errorf("file sink wrote %q", sunk)
 	}
 
 	if err := in.cmd.Process.Signal(syscall.SIGTERM); err != nil {

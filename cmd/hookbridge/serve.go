@@ -76,6 +76,12 @@ func serve(ctx context.Context, cfg config) error {
 	}
 	errs := make(chan error, 2)
 	go func() { errs <- svc.Serve() }()
+	stopSinks, err := startSinks(ctx, cfg, seeds, reg, log)
+	if err != nil {
+		_ = svc.Shutdown(context.Background())
+		return err
+	}
+	defer stopSinks()
 
 	var opsSrv *ops.Server
 	if cfg.Ops.Listen != "" {
