@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -65,6 +67,10 @@ func loadConfig(path string) (config, error) {
 		if err := c.Sinks[i].Validate(); err != nil {
 			return c, fmt.Errorf("config %s: %w", path, err)
 		}
+		if !knownSinkTypes[c.Sinks[i].Type] {
+			return c, fmt.Errorf("config %s: sinks[%s].type %q is not one of %s", path, c.Sinks[i].Name,
+				c.Sinks[i].Type, sinkTypeList())
+		}
 		if names[c.Sinks[i].Name] {
 			return c, fmt.Errorf("config %s: sinks: name %q is used twice", path, c.Sinks[i].Name)
 		}
@@ -103,4 +109,16 @@ func (l logConfig) logger() (zerolog.Logger, error) {
 		return zerolog.Nop(), fmt.Errorf("log.format: %q is not json, console or auto", l.Format)
 	}
 	return log.Level(level).With().Timestamp().Logger(), nil
+}
+
+// knownSinkTypes are the sink types this build can run.
+var knownSinkTypes = map[string]bool{sinks.TypeStdout: true, sinks.TypeFile: true}
+
+func sinkTypeList() string {
+	var out []string
+	for t := range knownSinkTypes {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }

@@ -57,6 +57,9 @@ func TestConfigErrors(t *testing.T) {
 		"sources[0].secrets[0]: environment variable HB_TEST_UNSET_VAR is not set")
 	f("sasl password unset", base+"kafka:\n  brokers: [k:9092]\n  sasl:\n    mechanism: PLAIN\n"+
 		"    username: u\n    password: {env: HB_TEST_UNSET_VAR}\n", "kafka.sasl.password")
+	f("unknown sink type", base+"sinks:\n  - name: x\n    type: carrier-pigeon\n    topics: [t]\n",
+		`sinks[x].type "carrier-pigeon" is not one of file, stdout`)
+	f("sink without topics", base+"sinks:\n  - name: x\n    type: stdout\n", "sinks[x].topics")
 	f("empty file", "", "sources: at least one source")
 	if _, err := loadConfig(filepath.Join(t.TempDir(), "none.yaml")); err == nil ||
 		!strings.Contains(err.Error(), "none.yaml") {
