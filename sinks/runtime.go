@@ -34,6 +34,11 @@ type Options struct {
 	Destination Destination
 	Registerer  prometheus.Registerer
 	Log         zerolog.Logger
+	// Group overrides the consumer group, hookbridge-sink-<name>.
+	Group string
+	// UntilIdle, when set, makes Run return once nothing new arrived for
+	// this long and every delivery finished: a replay that ends.
+	UntilIdle time.Duration
 }
 
 // Sink consumes its topics and delivers their events to its destination.
@@ -48,6 +53,7 @@ type Sink struct {
 	limit   *limiter
 	m       *metrics
 
+	untilIdle      time.Duration
 	inFlightEvents atomic.Int64
 	inFlightBytes  atomic.Int64
 	batches        sync.WaitGroup // deliveries in flight
@@ -66,7 +72,11 @@ func New(ctx context.Context, cfg Config, opts Options) (*Sink, error) {
 	s := &Sink{
 		cfg: cfg, log: opts.Log.With().Str("sink", cfg.Name).Logger(), filter: f,
 		reader: schema.NewReader(schemas, nil), offsets: newOffsets(),
-		limit: newLimiter(cfg.Concurrency, 10*time.Second),
+		limit: newLimiter(cfg.Concurrency, 10*time.Second), untilIdle: opts.UntilIdle,
+	}
+	group := opts.Group
+	if group == "" {
+		group = "hookbridge-sink-" + cfg.Name
 	}
 	if s.dest = opts.Destination; s.dest == nil {
 		if s.dest, err = NewDestination(&cfg); err != nil {
@@ -78,7 +88,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Sink, error) {
 		return nil, err
 	}
 	s.cl, err = kgo.NewClient(append(kopts,
-		kgo.ConsumerGroup("hookbridge-sink-"+cfg.Name),
+		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(cfg.Topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
@@ -110,9 +120,13 @@ func New(ctx context.Context, cfg Config, opts Options) (*Sink, error) {
 func (s *Sink) Run(ctx context.Context) error {
 	s.log.Info().Strs("topics", s.cfg.Topics).Msg("sink running")
 	var b batch
-	lastCommit := time.Now()
+	lastCommit, lastRecord := time.Now(), time.Now()
 	paused := false
 	for ctx.Err() == nil {
+		if s.untilIdle > 0 && time.Since(lastRecord) > s.untilIdle && b.empty() &&
+			s.inFlightEvents.Load() == 0 {
+			break
+		}
 		pctx, cancel := context.WithTimeout(ctx, min(s.cfg.Batch.MaxAge, 250*time.Millisecond))
 		fetches := s.cl.PollRecords(pctx, s.cfg.Batch.MaxEvents)
 		cancel()
@@ -121,6 +135,9 @@ func (s *Sink) Run(ctx context.Context) error {
 				s.log.Warn().Err(fe.Err).Str("topic", fe.Topic).Int32("partition", fe.Partition).
 					Msg("fetch failed; retrying")
 			}
+		}
+		if fetches.NumRecords() > 0 {
+			lastRecord = time.Now()
 		}
 		for _, r := range fetches.Records() {
 			s.offsets.track(r)

@@ -390,3 +390,46 @@ func TestConfigErrors(t *testing.T) {
 	f(Config{Name: "a", Type: TypeStdout}, "topics")
 	f(Config{Name: "a", Type: TypeStdout, Topics: []string{"t"}, Filter: "eventType =="}, "filter")
 }
+
+// TestReplayDeadLetters dead-letters some events, then replays the
+// dead-letter topic into a destination that takes them: each arrives, and
+// the replay ends by itself once caught up.
+func TestReplayDeadLetters(t *testing.T) {
+	kc, events := cluster(t, 40)
+	rejecting := newRecorder()
+	rejecting.fail = func(ev Event, _ int) error {
+		if strings.HasSuffix(ev.UUID, "a") || strings.HasSuffix(ev.UUID, "b") {
+			return Permanent(errors.New("400 bad event"))
+		}
+		return nil
+	}
+	cfg := sinkConfig("replayed")
+	run(t, kc, cfg, rejecting, prometheus.NewRegistry(), func() bool {
+		return committed(t, kc, "hookbridge-sink-replayed") == int64(len(events))
+	})
+	dead := len(events) - rejecting.count()
+	if dead == 0 {
+		t.Fatal("nothing was dead-lettered; the test needs some")
+	}
+
+	accepting := newRecorder()
+	rc := cfg
+	rc.Topics = []string{cfg.Name + ".deadletter"}
+	rc.DeadLetterTopic = cfg.Name + ".deadletter.replay"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := New(ctx, rc, Options{Kafka: kc, Destination: accepting, Registerer: prometheus.NewRegistry(),
+		Log: zerolog.Nop(), Group: "hookbridge-replay-replayed", UntilIdle: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the replay did not end by itself")
+	}
+	if accepting.count() != dead {
+		t.Fatalf("replayed %d events, want %d", accepting.count(), dead)
+	}
+}
