@@ -18,7 +18,8 @@ func main() {
 		Short: "Bridge Okta event hooks into Kafka as Avro",
 		Long: "hookbridge receives Okta event hook deliveries over HTTP, converts every event\n" +
 			"to Avro without losing anything, and writes it to Kafka, answering Okta only\n" +
-			"once Kafka has acknowledged the events.",
+			"once the events are durable: acknowledged by Kafka, or fsynced to the local\n" +
+			"spool while Kafka is away. Sinks forward the topics to other systems.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
