@@ -18,6 +18,7 @@ type metrics struct {
 	batchSize    prometheus.Histogram
 	batchLatency prometheus.Histogram
 	paused       prometheus.Gauge
+	lag          prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, sink string, concurrency func() float64) *metrics {
@@ -38,13 +39,17 @@ func newMetrics(reg prometheus.Registerer, sink string, concurrency func() float
 			Name: "hookbridge_sink_batch_seconds", Help: "Time to deliver a batch, retries included.",
 			ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(0.005, 4, 9),
 		}),
+		lag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hookbridge_sink_consumer_lag", Help: "Records in the sink's topics not yet committed.",
+			ConstLabels: labels,
+		}),
 		paused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hookbridge_sink_paused", Help: "1 while fetching is paused by backpressure.",
 			ConstLabels: labels,
 		}),
 	}
 	reg.MustRegister(m.delivered, m.retried, m.deadLettered, m.filtered, m.batchSize, m.batchLatency,
-		m.paused, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		m.paused, m.lag, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hookbridge_sink_concurrency", Help: "Batches the sink may have in flight now.",
 			ConstLabels: labels,
 		}, concurrency))

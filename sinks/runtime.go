@@ -54,7 +54,13 @@ type Sink struct {
 	m       *metrics
 
 	untilIdle      time.Duration
+	unhealthyAfter time.Duration
+	group          string
 	inFlightEvents atomic.Int64
+	// failingSince is when deliveries started failing (Unix nanoseconds),
+	// 0 while they succeed; lastErr is the latest failure.
+	failingSince atomic.Int64
+	lastErr      atomic.Pointer[string]
 	inFlightBytes  atomic.Int64
 	batches        sync.WaitGroup // deliveries in flight
 }
@@ -73,11 +79,13 @@ func New(ctx context.Context, cfg Config, opts Options) (*Sink, error) {
 		cfg: cfg, log: opts.Log.With().Str("sink", cfg.Name).Logger(), filter: f,
 		reader: schema.NewReader(schemas, nil), offsets: newOffsets(),
 		limit: newLimiter(cfg.Concurrency, 10*time.Second), untilIdle: opts.UntilIdle,
+		unhealthyAfter: defaultUnhealthyAfter,
 	}
 	group := opts.Group
 	if group == "" {
 		group = "hookbridge-sink-" + cfg.Name
 	}
+	s.group = group
 	if s.dest = opts.Destination; s.dest == nil {
 		if s.dest, err = NewDestination(&cfg); err != nil {
 			return nil, err
@@ -115,10 +123,54 @@ func New(ctx context.Context, cfg Config, opts Options) (*Sink, error) {
 	return s, nil
 }
 
+// defaultUnhealthyAfter is how long deliveries may keep failing before the
+// sink reports itself unable to deliver.
+const defaultUnhealthyAfter = 30 * time.Second
+
+// Healthy returns nil while the sink delivers, or what keeps failing once
+// deliveries have failed for a while, for /readyz.
+func (s *Sink) Healthy() error {
+	since := s.failingSince.Load()
+	if since == 0 || time.Since(time.Unix(0, since)) < s.unhealthyAfter {
+		return nil
+	}
+	why := "unknown error"
+	if p := s.lastErr.Load(); p != nil {
+		why = *p
+	}
+	return fmt.Errorf("sink %s has not delivered for %s: %s", s.cfg.Name,
+		time.Since(time.Unix(0, since)).Round(time.Second), why)
+}
+
+// watchLag publishes the group's consumer lag every few seconds.
+func (s *Sink) watchLag(ctx context.Context) {
+	adm := kadm.NewClient(s.cl)
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		lags, err := adm.Lag(lctx, s.group)
+		cancel()
+		if err == nil {
+			if l, ok := lags[s.group]; ok && l.Error() == nil {
+				s.m.lag.Set(float64(l.Lag.Total()))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // Run consumes and delivers until ctx ends, then waits for the deliveries in
 // flight, commits what they finished and closes the consumer.
 func (s *Sink) Run(ctx context.Context) error {
 	s.log.Info().Strs("topics", s.cfg.Topics).Msg("sink running")
+	lagCtx, stopLag := context.WithCancel(ctx)
+	defer stopLag()
+	go s.watchLag(lagCtx)
 	var b batch
 	lastCommit, lastRecord := time.Now(), time.Now()
 	paused := false
@@ -245,9 +297,13 @@ func (s *Sink) deliver(ctx context.Context, batch []Event) (congested bool) {
 			retryAfter = max(retryAfter, min(ra, maxRetryAfter))
 		}
 		if len(retry) == 0 {
+			s.failingSince.Store(0)
 			return congested
 		}
 		congested = true
+		msg := lastErr.Error()
+		s.lastErr.Store(&msg)
+		s.failingSince.CompareAndSwap(0, time.Now().UnixNano())
 		if attempt >= s.cfg.Retry.Attempts {
 			for _, ev := range retry {
 				s.deadLetter(ctx, ev, fmt.Errorf("gave up after %d attempts: %w", attempt, lastErr))

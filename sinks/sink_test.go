@@ -433,3 +433,80 @@ func TestReplayDeadLetters(t *testing.T) {
 		t.Fatalf("replayed %d events, want %d", accepting.count(), dead)
 	}
 }
+
+// TestStalledSinkDoesNotStallAnother runs two sinks on one topic: one whose
+// destination hangs, one that works. The working one delivers everything.
+func TestStalledSinkDoesNotStallAnother(t *testing.T) {
+	kc, events := cluster(t, 100)
+	stuck := newRecorder()
+	stuck.hold = make(chan struct{})
+	working := newRecorder()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var runs sync.WaitGroup
+	for _, c := range []struct {
+		name string
+		dest Destination
+	}{{"stuck", stuck}, {"working", working}} {
+		s, err := New(ctx, sinkConfig(c.name), Options{Kafka: kc, Destination: c.dest,
+			Registerer: prometheus.NewRegistry(), Log: zerolog.Nop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs.Add(1)
+		go func() { defer runs.Done(); _ = s.Run(ctx) }()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for working.count() < len(events) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	runs.Wait()
+	if working.count() != len(events) || stuck.count() != 0 {
+		t.Fatalf("working sink delivered %d of %d; stuck one %d", working.count(), len(events), stuck.count())
+	}
+}
+
+// TestHealthReflectsFailingDestination: a destination that keeps failing
+// makes the sink unhealthy; once it delivers again the sink is healthy.
+func TestHealthReflectsFailingDestination(t *testing.T) {
+	kc, _ := cluster(t, 20)
+	dest := newRecorder()
+	var failing atomic.Bool
+	failing.Store(true)
+	dest.fail = func(Event, int) error {
+		if failing.Load() {
+			return &Error{Err: errors.New("503 service unavailable"), Backpressure: true}
+		}
+		return nil
+	}
+	cfg := sinkConfig("health")
+	cfg.Retry = RetryConfig{Initial: 10 * time.Millisecond, Max: 20 * time.Millisecond, Attempts: 1000}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := New(ctx, cfg, Options{Kafka: kc, Destination: dest, Registerer: prometheus.NewRegistry(),
+		Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.unhealthyAfter = 200 * time.Millisecond
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Healthy() == nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	err = s.Healthy()
+	if err == nil || !strings.Contains(err.Error(), "503 service unavailable") {
+		t.Fatalf("health while failing: %v", err)
+	}
+	failing.Store(false)
+	for dest.count() < 20 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := s.Healthy(); err != nil {
+		t.Errorf("still unhealthy after delivering: %v", err)
+	}
+	cancel()
+	<-done
+}

@@ -76,16 +76,23 @@ func serve(ctx context.Context, cfg config) error {
 	}
 	errs := make(chan error, 2)
 	go func() { errs <- svc.Serve() }()
-	stopSinks, err := startSinks(ctx, cfg, seeds, reg, log)
+	running, err := startSinks(ctx, cfg, seeds, reg, log)
 	if err != nil {
 		_ = svc.Shutdown(context.Background())
 		return err
 	}
-	defer stopSinks()
+	defer running.stop()
 
 	var opsSrv *ops.Server
 	if cfg.Ops.Listen != "" {
-		if opsSrv, err = ops.New(cfg.Ops.Listen, reg, svc.Ready); err != nil {
+		ready := func() (string, error) {
+			detail, err := svc.Ready()
+			if err != nil {
+				return detail, err
+			}
+			return detail, running.healthy()
+		}
+		if opsSrv, err = ops.New(cfg.Ops.Listen, reg, ready); err != nil {
 			_ = svc.Shutdown(context.Background())
 			return err
 		}

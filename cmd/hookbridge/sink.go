@@ -42,20 +42,23 @@ func sinkCmd() *cobra.Command {
 			log, _ := cfg.Log.logger()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			running, err := startSinks(ctx, cfg, nil, reg, log)
+			if err != nil {
+				return err
+			}
 			if cfg.Ops.Listen != "" {
-				opsSrv, err := ops.New(cfg.Ops.Listen, reg, func() (string, error) { return "sinks running", nil })
+				opsSrv, err := ops.New(cfg.Ops.Listen, reg, func() (string, error) {
+					return "sinks delivering", running.healthy()
+				})
 				if err != nil {
+					running.stop()
 					return err
 				}
 				go func() { _ = opsSrv.Serve() }()
 				defer opsSrv.Shutdown(context.Background())
 			}
-			stopSinks, err := startSinks(ctx, cfg, nil, reg, log)
-			if err != nil {
-				return err
-			}
 			<-ctx.Done()
-			stopSinks()
+			running.stop()
 			return nil
 		},
 	}
@@ -64,27 +67,48 @@ func sinkCmd() *cobra.Command {
 	return cmd
 }
 
-// startSinks starts every configured sink and returns a function that stops
-// them, waiting until each committed what it delivered.
+// runningSinks are the sinks a process runs.
+type runningSinks struct {
+	sinks  []*sinks.Sink
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// stop stops the sinks, waiting until each committed what it delivered.
+func (r *runningSinks) stop() {
+	r.cancel()
+	r.wg.Wait()
+}
+
+// healthy returns the first sink that cannot deliver, if any.
+func (r *runningSinks) healthy() error {
+	var errs []error
+	for _, s := range r.sinks {
+		errs = append(errs, s.Healthy())
+	}
+	return errors.Join(errs...)
+}
+
+// startSinks starts every configured sink.
 func startSinks(ctx context.Context, cfg config, seeds []string, reg prometheus.Registerer,
 	log zerolog.Logger,
-) (func(), error) {
+) (*runningSinks, error) {
 	sctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
+	r := &runningSinks{cancel: cancel}
 	for _, sc := range cfg.Sinks {
 		s, err := sinks.New(ctx, sc, sinks.Options{Kafka: cfg.Kafka, Seeds: seeds, Registerer: reg, Log: log})
 		if err != nil {
-			cancel()
-			wg.Wait()
+			r.stop()
 			return nil, err
 		}
-		wg.Add(1)
+		r.sinks = append(r.sinks, s)
+		r.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer r.wg.Done()
 			if err := s.Run(sctx); err != nil {
 				log.Error().Err(err).Str("sink", sc.Name).Msg("sink stopped with an error")
 			}
 		}()
 	}
-	return func() { cancel(); wg.Wait() }, nil
+	return r, nil
 }
