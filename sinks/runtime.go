@@ -59,10 +59,10 @@ type Sink struct {
 	inFlightEvents atomic.Int64
 	// failingSince is when deliveries started failing (Unix nanoseconds),
 	// 0 while they succeed; lastErr is the latest failure.
-	failingSince atomic.Int64
-	lastErr      atomic.Pointer[string]
-	inFlightBytes  atomic.Int64
-	batches        sync.WaitGroup // deliveries in flight
+	failingSince  atomic.Int64
+	lastErr       atomic.Pointer[string]
+	inFlightBytes atomic.Int64
+	batches       sync.WaitGroup // deliveries in flight
 }
 
 // New connects the sink's consumer group and creates its dead-letter topic.
