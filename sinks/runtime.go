@@ -97,6 +97,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Sink, error) {
 	}
 	s.cl, err = kgo.NewClient(append(kopts,
 		kgo.ConsumerGroup(group),
+		// A crashed sink's partitions move to the others (or to its own
+		// restart) after this long without heartbeats; Kafka's default 45s
+		// would stall delivery that long.
+		kgo.SessionTimeout(10*time.Second),
 		kgo.ConsumeTopics(cfg.Topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),

@@ -26,7 +26,7 @@ func replayCmd() *cobra.Command {
 			"nothing new arrived for --idle and everything read was delivered.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path)
+			cfg, err := loadSinkConfig(path)
 			if err != nil {
 				return err
 			}

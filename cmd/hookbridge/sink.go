@@ -27,7 +27,7 @@ func sinkCmd() *cobra.Command {
 			"the embedded broker lives in the serve process.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(path)
+			cfg, err := loadSinkConfig(path)
 			if err != nil {
 				return err
 			}
