@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -15,7 +13,6 @@ import (
 	"github.com/hookbridge/hookbridge/broker"
 	"github.com/hookbridge/hookbridge/confval"
 	"github.com/hookbridge/hookbridge/ingest"
-	"github.com/hookbridge/hookbridge/sinks"
 )
 
 // config is the whole configuration file.
@@ -24,7 +21,7 @@ type config struct {
 	Kafka         broker.Config `yaml:"kafka"`
 	// Sinks forward topics to destinations; serve runs them beside ingest,
 	// "hookbridge sink" runs them alone.
-	Sinks []sinks.Config `yaml:"sinks"`
+	Sinks []sinkConfig `yaml:"sinks"`
 	Ops   struct {
 		// Listen is the address of /healthz, /readyz and /metrics; default
 		// 127.0.0.1:9090. Empty turns the listener off.
@@ -72,12 +69,8 @@ func loadFile(path string, ingest bool) (config, error) {
 	}
 	names := map[string]bool{}
 	for i := range c.Sinks {
-		if err := c.Sinks[i].Validate(); err != nil {
+		if err := c.Sinks[i].validate(); err != nil {
 			return c, fmt.Errorf("config %s: %w", path, err)
-		}
-		if !knownSinkTypes[c.Sinks[i].Type] {
-			return c, fmt.Errorf("config %s: sinks[%s].type %q is not one of %s", path, c.Sinks[i].Name,
-				c.Sinks[i].Type, sinkTypeList())
 		}
 		if names[c.Sinks[i].Name] {
 			return c, fmt.Errorf("config %s: sinks: name %q is used twice", path, c.Sinks[i].Name)
@@ -119,14 +112,3 @@ func (l logConfig) logger() (zerolog.Logger, error) {
 	return log.Level(level).With().Timestamp().Logger(), nil
 }
 
-// knownSinkTypes are the sink types this build can run.
-var knownSinkTypes = map[string]bool{sinks.TypeStdout: true, sinks.TypeFile: true}
-
-func sinkTypeList() string {
-	var out []string
-	for t := range knownSinkTypes {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
-}

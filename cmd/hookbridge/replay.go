@@ -33,7 +33,7 @@ func replayCmd() *cobra.Command {
 			if cfg.Kafka.IsEmbedded() {
 				return errors.New("kafka.brokers is empty: replay needs the Kafka the sink uses")
 			}
-			var sc *sinks.Config
+			var sc *sinkConfig
 			for i := range cfg.Sinks {
 				if cfg.Sinks[i].Name == name {
 					sc = &cfg.Sinks[i]
@@ -42,14 +42,18 @@ func replayCmd() *cobra.Command {
 			if sc == nil {
 				return fmt.Errorf("no sink named %q in %s", name, path)
 			}
-			rc := *sc
+			dest, err := sc.destination()
+			if err != nil {
+				return err
+			}
+			rc := sc.Config
 			rc.Topics = []string{sc.DeadLetterTopic}
 			rc.DeadLetterTopic = sc.DeadLetterTopic + ".replay"
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			log, _ := cfg.Log.logger()
 			s, err := sinks.New(ctx, rc, sinks.Options{
-				Kafka: cfg.Kafka, Registerer: prometheus.NewRegistry(), Log: log,
+				Kafka: cfg.Kafka, Registerer: prometheus.NewRegistry(), Log: log, Destination: dest,
 				Group: "hookbridge-replay-" + name, UntilIdle: idle,
 			})
 			if err != nil {

@@ -96,7 +96,14 @@ func startSinks(ctx context.Context, cfg config, seeds []string, reg prometheus.
 	sctx, cancel := context.WithCancel(context.Background())
 	r := &runningSinks{cancel: cancel}
 	for _, sc := range cfg.Sinks {
-		s, err := sinks.New(ctx, sc, sinks.Options{Kafka: cfg.Kafka, Seeds: seeds, Registerer: reg, Log: log})
+		dest, err := sc.destination()
+		if err != nil {
+			r.stop()
+			return nil, err
+		}
+		s, err := sinks.New(ctx, sc.Config, sinks.Options{
+			Kafka: cfg.Kafka, Seeds: seeds, Registerer: reg, Log: log, Destination: dest,
+		})
 		if err != nil {
 			r.stop()
 			return nil, err
