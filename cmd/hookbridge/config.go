@@ -111,4 +111,3 @@ func (l logConfig) logger() (zerolog.Logger, error) {
 	}
 	return log.Level(level).With().Timestamp().Logger(), nil
 }
-
