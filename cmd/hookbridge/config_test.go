@@ -58,7 +58,7 @@ func TestConfigErrors(t *testing.T) {
 	f("sasl password unset", base+"kafka:\n  brokers: [k:9092]\n  sasl:\n    mechanism: PLAIN\n"+
 		"    username: u\n    password: {env: HB_TEST_UNSET_VAR}\n", "kafka.sasl.password")
 	f("unknown sink type", base+"sinks:\n  - name: x\n    type: carrier-pigeon\n    topics: [t]\n",
-		`sinks[x].type "carrier-pigeon" is not one of file, splunk_hec, stdout, syslog`)
+		`sinks[x].type "carrier-pigeon" is not one of elasticsearch, file, splunk_hec, stdout, syslog`)
 	f("sink without topics", base+"sinks:\n  - name: x\n    type: stdout\n", "sinks[x].topics")
 	f("splunk without its section", base+"sinks:\n  - name: s\n    type: splunk_hec\n    topics: [t]\n",
 		"needs a splunk section")

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hookbridge/hookbridge/sinks"
+	"github.com/hookbridge/hookbridge/sinks/elastic"
 	"github.com/hookbridge/hookbridge/sinks/splunk"
 	"github.com/hookbridge/hookbridge/sinks/syslog"
 )
@@ -14,8 +15,9 @@ import (
 // and the section of its destination type.
 type sinkConfig struct {
 	sinks.Config `yaml:",inline"`
-	Splunk       *splunk.Config `yaml:"splunk"`
-	Syslog       *syslog.Config `yaml:"syslog"`
+	Splunk       *splunk.Config  `yaml:"splunk"`
+	Syslog       *syslog.Config  `yaml:"syslog"`
+	Elastic      *elastic.Config `yaml:"elasticsearch"`
 }
 
 // destinationTypes are the sink types this build can run, with how each
@@ -35,6 +37,15 @@ var destinationTypes = map[string]struct {
 			return c.Splunk.Validate()
 		},
 		build: func(c *sinkConfig) (sinks.Destination, error) { return splunk.New(c.Name, *c.Splunk) },
+	},
+	"elasticsearch": {
+		validate: func(c *sinkConfig) error {
+			if c.Elastic == nil {
+				return fmt.Errorf("sinks[%s]: an elasticsearch sink needs an elasticsearch section", c.Name)
+			}
+			return c.Elastic.Validate()
+		},
+		build: func(c *sinkConfig) (sinks.Destination, error) { return elastic.New(c.Name, *c.Elastic) },
 	},
 	"syslog": {
 		validate: func(c *sinkConfig) error {
