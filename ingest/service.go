@@ -427,6 +427,7 @@ func (s *Service) topicsPresent(ctx context.Context) error {
 // the debug log; they are too frequent and too routine for more.
 type fasthttpLogger struct{ log zerolog.Logger }
 
+// Printf logs one fasthttp message at debug level.
 func (l fasthttpLogger) Printf(format string, args ...any) {
 	if e := l.log.Debug(); e.Enabled() {
 		e.Str("component", "fasthttp").Msg(fmt.Sprintf(format, args...))

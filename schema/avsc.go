@@ -33,6 +33,7 @@ type avscField struct {
 // field without a default leaves Default nil and omits it.
 type null struct{}
 
+// MarshalJSON writes null.
 func (null) MarshalJSON() ([]byte, error) { return []byte("null"), nil }
 
 type avscRecord struct {

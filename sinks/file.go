@@ -29,6 +29,7 @@ func newFileDestination(c *Config) (*fileDestination, error) {
 	return &fileDestination{w: f, f: f}, nil
 }
 
+// Deliver writes the batch and syncs the file; every event shares the result.
 func (d *fileDestination) Deliver(_ context.Context, batch []Event) []error {
 	var buf []byte
 	for _, ev := range batch {
@@ -50,6 +51,7 @@ func (d *fileDestination) Deliver(_ context.Context, batch []Event) []error {
 	return errs
 }
 
+// Close closes the file.
 func (d *fileDestination) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

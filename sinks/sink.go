@@ -48,7 +48,9 @@ type Error struct {
 	Backpressure bool
 }
 
+// Error returns the underlying error's text.
 func (e *Error) Error() string { return e.Err.Error() }
+// Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Permanent wraps err as a failure not worth retrying.
