@@ -50,6 +50,7 @@ type Error struct {
 
 // Error returns the underlying error's text.
 func (e *Error) Error() string { return e.Err.Error() }
+
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
