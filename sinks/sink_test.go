@@ -13,58 +13,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/valyala/fastjson"
 
-	"github.com/hookbridge/hookbridge/bench"
 	"github.com/hookbridge/hookbridge/broker"
+	"github.com/hookbridge/hookbridge/internal/sinktest"
 	"github.com/hookbridge/hookbridge/internal/testcorpus"
-	"github.com/hookbridge/hookbridge/schema"
 )
-
-// cluster starts a broker with topic "events" holding n generated events,
-// written as ingest writes them, and returns its config and the events.
-func cluster(t *testing.T, n int) (broker.Config, [][]byte) {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "events"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	kc := broker.Default()
-	kc.Brokers = c.ListenAddrs()
-	kc.Topics.Partitions = 1
-
-	s, err := schema.Parse()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	g := bench.NewGenerator(7)
-	var enc schema.Encoder
-	var events [][]byte
-	for i := range n {
-		ev := g.Event()
-		v := fastjson.MustParseBytes(ev)
-		value := schema.AppendSingleObjectHeader(nil, s.LogEventFP)
-		value, info, err := enc.AppendEvent(value, v, &schema.Meta{Source: "okta", ReceivedAt: time.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := &kgo.Record{Topic: "events", Key: info.UUID, Value: value, Partition: int32(i % 2)}
-		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-		events = append(events, ev)
-	}
-	return kc, events
-}
 
 func sinkConfig(name string) Config {
 	return Config{Name: name, Type: TypeStdout, Topics: []string{"events"},
@@ -92,23 +47,6 @@ func run(t *testing.T, kc broker.Config, cfg Config, dest Destination, reg *prom
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-}
-
-// committed returns the group's committed offsets summed over partitions.
-func committed(t *testing.T, kc broker.Config, group string) int64 {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	offs, err := kadm.NewClient(cl).FetchOffsets(context.Background(), group)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	offs.Each(func(o kadm.OffsetResponse) { n += o.At })
-	return n
 }
 
 // recorder is a destination that keeps what it was given and can fail.
@@ -158,7 +96,7 @@ func (r *recorder) count() int {
 }
 
 func TestFileSinkDeliversEveryEvent(t *testing.T) {
-	kc, events := cluster(t, 120)
+	kc, events := sinktest.Cluster(t, 120)
 	cfg := sinkConfig("file")
 	cfg.Type, cfg.Path = TypeFile, filepath.Join(t.TempDir(), "okta.ndjson")
 	lines := func() []string {
@@ -178,7 +116,7 @@ func TestFileSinkDeliversEveryEvent(t *testing.T) {
 			t.Fatalf("event %s: %s", uuid, why)
 		}
 	}
-	if n := committed(t, kc, "hookbridge-sink-file"); n != int64(len(events)) {
+	if n := sinktest.Committed(t, kc, "hookbridge-sink-file"); n != int64(len(events)) {
 		t.Errorf("committed %d, want %d", n, len(events))
 	}
 }
@@ -187,7 +125,7 @@ func TestFileSinkDeliversEveryEvent(t *testing.T) {
 // Retry-After) and rejects some events for good. Everything else arrives,
 // the rejected go to the dead-letter topic, and all offsets are committed.
 func TestRetriesAndDeadLetters(t *testing.T) {
-	kc, events := cluster(t, 60)
+	kc, events := sinktest.Cluster(t, 60)
 	dest := newRecorder()
 	var firstTry, retried sync.Map
 	dest.fail = func(ev Event, attempt int) error {
@@ -212,7 +150,7 @@ func TestRetriesAndDeadLetters(t *testing.T) {
 	cfg := sinkConfig("retry")
 	reg := prometheus.NewRegistry()
 	run(t, kc, cfg, dest, reg, func() bool {
-		return dest.count() == len(events)-rejected && committed(t, kc, "hookbridge-sink-retry") == int64(len(events))
+		return dest.count() == len(events)-rejected && sinktest.Committed(t, kc, "hookbridge-sink-retry") == int64(len(events))
 	})
 	if dest.count() != len(events)-rejected {
 		t.Fatalf("delivered %d, want %d", dest.count(), len(events)-rejected)
@@ -251,7 +189,7 @@ func TestRetriesAndDeadLetters(t *testing.T) {
 			t.Errorf("dead letter reason %q", why)
 		}
 	}
-	if committed(t, kc, "hookbridge-sink-retry") != int64(len(events)) {
+	if sinktest.Committed(t, kc, "hookbridge-sink-retry") != int64(len(events)) {
 		t.Error("not every offset committed")
 	}
 }
@@ -260,14 +198,14 @@ func TestRetriesAndDeadLetters(t *testing.T) {
 // batch: that batch's offsets are not committed, and a restarted sink
 // delivers every event at least once.
 func TestOffsetsOnlyAfterDelivery(t *testing.T) {
-	kc, events := cluster(t, 80)
+	kc, events := sinktest.Cluster(t, 80)
 	stuck := newRecorder()
 	stuck.hold = make(chan struct{}) // never released: the destination hangs
 	cfg := sinkConfig("crash")
 	var calls atomic.Int32
 	run(t, kc, cfg, &countingDest{Destination: stuck, calls: &calls}, prometheus.NewRegistry(),
 		func() bool { return calls.Load() > 0 })
-	if n := committed(t, kc, "hookbridge-sink-crash"); n != 0 {
+	if n := sinktest.Committed(t, kc, "hookbridge-sink-crash"); n != 0 {
 		t.Fatalf("committed %d offsets though nothing was delivered", n)
 	}
 	ok := newRecorder()
@@ -291,7 +229,7 @@ func (d *countingDest) Deliver(ctx context.Context, b []Event) []error {
 // budget: the sink pauses, never holds more than the budget, and delivers
 // everything.
 func TestBackpressurePausesFetching(t *testing.T) {
-	kc, events := cluster(t, 200)
+	kc, events := sinktest.Cluster(t, 200)
 	dest := newRecorder()
 	var maxHeld atomic.Int64
 	cfg := sinkConfig("slow")
@@ -359,7 +297,7 @@ func testGauge(reg *prometheus.Registry, name string) float64 {
 }
 
 func TestFilter(t *testing.T) {
-	kc, events := cluster(t, 100)
+	kc, events := sinktest.Cluster(t, 100)
 	want := 0
 	for _, ev := range events {
 		if strings.HasPrefix(string(fastjson.MustParseBytes(ev).GetStringBytes("eventType")), "user.") {
@@ -370,7 +308,7 @@ func TestFilter(t *testing.T) {
 	cfg := sinkConfig("filtered")
 	cfg.Filter = `eventType startsWith "user."`
 	run(t, kc, cfg, dest, prometheus.NewRegistry(), func() bool {
-		return committed(t, kc, "hookbridge-sink-filtered") == int64(len(events))
+		return sinktest.Committed(t, kc, "hookbridge-sink-filtered") == int64(len(events))
 	})
 	if dest.count() != want || want == 0 {
 		t.Fatalf("delivered %d, want %d user.* events", dest.count(), want)
@@ -395,7 +333,7 @@ func TestConfigErrors(t *testing.T) {
 // dead-letter topic into a destination that takes them: each arrives, and
 // the replay ends by itself once caught up.
 func TestReplayDeadLetters(t *testing.T) {
-	kc, events := cluster(t, 40)
+	kc, events := sinktest.Cluster(t, 40)
 	rejecting := newRecorder()
 	rejecting.fail = func(ev Event, _ int) error {
 		if strings.HasSuffix(ev.UUID, "a") || strings.HasSuffix(ev.UUID, "b") {
@@ -405,7 +343,7 @@ func TestReplayDeadLetters(t *testing.T) {
 	}
 	cfg := sinkConfig("replayed")
 	run(t, kc, cfg, rejecting, prometheus.NewRegistry(), func() bool {
-		return committed(t, kc, "hookbridge-sink-replayed") == int64(len(events))
+		return sinktest.Committed(t, kc, "hookbridge-sink-replayed") == int64(len(events))
 	})
 	dead := len(events) - rejecting.count()
 	if dead == 0 {
@@ -437,7 +375,7 @@ func TestReplayDeadLetters(t *testing.T) {
 // TestStalledSinkDoesNotStallAnother runs two sinks on one topic: one whose
 // destination hangs, one that works. The working one delivers everything.
 func TestStalledSinkDoesNotStallAnother(t *testing.T) {
-	kc, events := cluster(t, 100)
+	kc, events := sinktest.Cluster(t, 100)
 	stuck := newRecorder()
 	stuck.hold = make(chan struct{})
 	working := newRecorder()
@@ -470,7 +408,7 @@ func TestStalledSinkDoesNotStallAnother(t *testing.T) {
 // TestHealthReflectsFailingDestination: a destination that keeps failing
 // makes the sink unhealthy; once it delivers again the sink is healthy.
 func TestHealthReflectsFailingDestination(t *testing.T) {
-	kc, _ := cluster(t, 20)
+	kc, _ := sinktest.Cluster(t, 20)
 	dest := newRecorder()
 	var failing atomic.Bool
 	failing.Store(true)

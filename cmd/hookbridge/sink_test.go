@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,12 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/valyala/fastjson"
 
-	"github.com/hookbridge/hookbridge/bench"
-	"github.com/hookbridge/hookbridge/schema"
+	"github.com/hookbridge/hookbridge/internal/sinktest"
 )
 
 // TestSinkProcessKilledMidBatch runs "hookbridge sink" with a file sink,
@@ -28,7 +24,7 @@ func TestSinkProcessKilledMidBatch(t *testing.T) {
 	t.Cleanup(k.stop)
 
 	const n = 3000
-	uuids := produceEvents(t, k.addr(), "okta.events", n)
+	uuids := sinktest.Produce(t, k.addr(), "okta.events", n)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "events.ndjson")
 	cfg := filepath.Join(dir, "sink.yaml")
@@ -94,40 +90,4 @@ log:
 	if lost > 0 {
 		t.Fatalf("%d events never reached the file after the restart", lost)
 	}
-}
-
-// produceEvents writes n generated events to topic as ingest writes them.
-func produceEvents(t *testing.T, addr, topic string, n int) []string {
-	t.Helper()
-	s, err := schema.Parse()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 2, 1, nil, topic); err != nil {
-		t.Fatal(err)
-	}
-	g := bench.NewGenerator(11)
-	var enc schema.Encoder
-	var uuids []string
-	for range n {
-		v := fastjson.MustParseBytes(g.Event())
-		value := schema.AppendSingleObjectHeader(nil, s.LogEventFP)
-		value, info, err := enc.AppendEvent(value, v, &schema.Meta{Source: "okta", ReceivedAt: time.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		uuids = append(uuids, string(info.UUID))
-		cl.Produce(ctx, &kgo.Record{Topic: topic, Key: info.UUID, Value: value}, nil)
-	}
-	if err := cl.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return uuids
 }

@@ -13,22 +13,19 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/valyala/fastjson"
 
-	"github.com/hookbridge/hookbridge/bench"
 	"github.com/hookbridge/hookbridge/broker"
 	"github.com/hookbridge/hookbridge/confval"
-	"github.com/hookbridge/hookbridge/schema"
+	"github.com/hookbridge/hookbridge/internal/sinktest"
 	"github.com/hookbridge/hookbridge/sinks"
+	"github.com/hookbridge/hookbridge/sinks/elastic/elastictest"
 )
 
 var day1 = time.Date(2024, 5, 1, 12, 34, 56, 789e6, time.UTC)
 
-func newDest(t *testing.T, srv *bulkServer, mut func(c *Config)) sinks.Destination {
+func newDest(t *testing.T, srv *elastictest.Server, mut func(c *Config)) sinks.Destination {
 	t.Helper()
 	c := Config{URL: srv.URL, Index: "okta"}
 	if mut != nil {
@@ -75,8 +72,8 @@ func outcome(err error) string {
 }
 
 func TestMixedItemResults(t *testing.T) {
-	srv := newBulkServer(t)
-	srv.badIDSuffix = "-bad"
+	srv := elastictest.NewServer(t)
+	srv.BadIDSuffix = "-bad"
 	evs := []sinks.Event{
 		event("ok-0", day1),
 		event("busy-1", day1),
@@ -90,15 +87,15 @@ func TestMixedItemResults(t *testing.T) {
 		event("breaker-9", day1),
 		event("illegal-10", day1),
 	}
-	srv.failID("busy-1", 429, "es_rejected_execution_exception")
-	srv.failID("shards-4", 503, "unavailable_shards_exception")
-	srv.failID("boom-5", 500, "exception")
-	srv.failID("noindex-6", 404, "index_not_found_exception")
-	srv.failID("blocked-7", 403, "cluster_block_exception")
-	srv.failID("mapper-8", 400, "mapper_parsing_exception")
-	srv.failID("breaker-9", 429, "circuit_breaking_exception")
-	srv.failID("illegal-10", 400, "illegal_argument_exception")
-	srv.set(func(s *bulkServer) { s.docs["okta"] = map[string][]byte{"dup-3": []byte(`{}`)} })
+	srv.FailID("busy-1", 429, "es_rejected_execution_exception")
+	srv.FailID("shards-4", 503, "unavailable_shards_exception")
+	srv.FailID("boom-5", 500, "exception")
+	srv.FailID("noindex-6", 404, "index_not_found_exception")
+	srv.FailID("blocked-7", 403, "cluster_block_exception")
+	srv.FailID("mapper-8", 400, "mapper_parsing_exception")
+	srv.FailID("breaker-9", 429, "circuit_breaking_exception")
+	srv.FailID("illegal-10", 400, "illegal_argument_exception")
+	srv.Put("okta", "dup-3", []byte(`{}`))
 
 	d := newDest(t, srv, nil)
 	errs := d.Deliver(context.Background(), evs)
@@ -112,13 +109,13 @@ func TestMixedItemResults(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(errs[2]), "document_parsing_exception") {
 		t.Errorf("parse failure error %q does not name the type", errs[2])
 	}
-	if _, ok := srv.doc("okta", "ok-0"); !ok || srv.stored() != 2 {
-		t.Fatalf("stored %d documents, want ok-0 and the earlier dup-3", srv.stored())
+	if _, ok := srv.Doc("okta", "ok-0"); !ok || srv.Stored() != 2 {
+		t.Fatalf("stored %d documents, want ok-0 and the earlier dup-3", srv.Stored())
 	}
 
 	// The runtime resends only the retryable events; once the faults
 	// clear they land and nothing else is written again.
-	srv.set(func(s *bulkServer) { s.idFaults = map[string]itemFault{} })
+	srv.ClearIDFaults()
 	var retry []sinks.Event
 	for i, err := range errs {
 		if o := outcome(err); o == "retry" || o == "backpressure" {
@@ -130,11 +127,11 @@ func TestMixedItemResults(t *testing.T) {
 			t.Errorf("resend of %s: %v", retry[i].UUID, err)
 		}
 	}
-	reqs := srv.seen()
-	if last := reqs[len(reqs)-1]; last.items != 5 {
-		t.Errorf("resend carried %d items, want the 5 retryable", last.items)
+	reqs := srv.Requests()
+	if last := reqs[len(reqs)-1]; last.Items != 5 {
+		t.Errorf("resend carried %d items, want the 5 retryable", last.Items)
 	}
-	for key, n := range srv.writesOf() {
+	for key, n := range srv.Writes() {
 		if n != 1 {
 			t.Errorf("%s written %d times", key, n)
 		}
@@ -142,7 +139,7 @@ func TestMixedItemResults(t *testing.T) {
 }
 
 func TestReplayConflictIsDelivered(t *testing.T) {
-	srv := newBulkServer(t)
+	srv := elastictest.NewServer(t)
 	d := newDest(t, srv, nil)
 	evs := events(20)
 	for round := range 2 {
@@ -152,19 +149,19 @@ func TestReplayConflictIsDelivered(t *testing.T) {
 			}
 		}
 	}
-	if n := srv.status(409); n != len(evs) {
+	if n := srv.ItemStatus(409); n != len(evs) {
 		t.Errorf("replay got %d conflicts, want %d", n, len(evs))
 	}
-	if srv.stored() != len(evs) {
-		t.Errorf("stored %d, want %d", srv.stored(), len(evs))
+	if srv.Stored() != len(evs) {
+		t.Errorf("stored %d, want %d", srv.Stored(), len(evs))
 	}
 }
 
 func TestRequestLevelFailures(t *testing.T) {
 	f := func(status int, typ, retryAfterHdr, wantOutcome string, wantRetryAfter time.Duration, wantText string) {
 		t.Helper()
-		srv := newBulkServer(t)
-		srv.failNextRequest(status, typ, retryAfterHdr)
+		srv := elastictest.NewServer(t)
+		srv.FailNextRequest(status, typ, retryAfterHdr)
 		evs := events(3)
 		errs := newDest(t, srv, nil).Deliver(context.Background(), evs)
 		for i, err := range errs {
@@ -180,8 +177,8 @@ func TestRequestLevelFailures(t *testing.T) {
 				t.Errorf("HTTP %d: error %q does not contain %q", status, err, wantText)
 			}
 		}
-		if srv.stored() != 0 {
-			t.Errorf("HTTP %d: %d documents stored", status, srv.stored())
+		if srv.Stored() != 0 {
+			t.Errorf("HTTP %d: %d documents stored", status, srv.Stored())
 		}
 	}
 	f(429, "es_rejected_execution_exception", "7", "backpressure", 7*time.Second, "es_rejected_execution_exception")
@@ -197,10 +194,10 @@ func TestRequestLevelFailures(t *testing.T) {
 }
 
 func TestSplitsOn413(t *testing.T) {
-	srv := newBulkServer(t)
+	srv := elastictest.NewServer(t)
 	evs := events(9)
 	one := len(evs[0].JSON) + 60 // document and action line, roughly
-	srv.maxBytes = 3 * one
+	srv.MaxBytes = 3 * one
 	huge := event("huge", day1)
 	huge.JSON = bytes.Replace(huge.JSON, []byte(`"SUCCESS"`), bytes.Repeat([]byte("x"), 4*one), 1)
 	huge.JSON = append(huge.JSON[:len(huge.JSON)-1], []byte(`,"pad":"`+strings.Repeat("x", 4*one)+`"}`)...)
@@ -216,15 +213,15 @@ func TestSplitsOn413(t *testing.T) {
 			t.Errorf("%s: %s (%v), want %s", evs[i].UUID, got, err, want)
 		}
 	}
-	if srv.stored() != len(evs)-1 {
-		t.Errorf("stored %d, want %d", srv.stored(), len(evs)-1)
+	if srv.Stored() != len(evs)-1 {
+		t.Errorf("stored %d, want %d", srv.Stored(), len(evs)-1)
 	}
 	tooLarge := 0
-	for _, r := range srv.seen() {
-		if r.status == 413 {
+	for _, r := range srv.Requests() {
+		if r.Status == 413 {
 			tooLarge++
-		} else if len(r.body) > srv.maxBytes {
-			t.Errorf("a %d-byte request above the %d cap was accepted", len(r.body), srv.maxBytes)
+		} else if len(r.Body) > srv.MaxBytes {
+			t.Errorf("a %d-byte request above the %d cap was accepted", len(r.Body), srv.MaxBytes)
 		}
 	}
 	if tooLarge < 2 {
@@ -233,7 +230,7 @@ func TestSplitsOn413(t *testing.T) {
 }
 
 func TestIndexPatternByDate(t *testing.T) {
-	srv := newBulkServer(t)
+	srv := elastictest.NewServer(t)
 	d := newDest(t, srv, func(c *Config) { c.Index = "okta-{2006.01.02}" })
 	late := time.Date(2024, 5, 1, 23, 30, 0, 0, time.FixedZone("UTC-2", -2*3600)) // May 2 in UTC
 	noPublished := event("no-published", time.Time{})
@@ -245,14 +242,14 @@ func TestIndexPatternByDate(t *testing.T) {
 		}
 	}
 	for _, c := range []struct{ index, id string }{{"okta-2024.05.01", "a"}, {"okta-2024.05.02", "b"}} {
-		if _, ok := srv.doc(c.index, c.id); !ok {
+		if _, ok := srv.Doc(c.index, c.id); !ok {
 			t.Errorf("%s not in %s", c.id, c.index)
 		}
 	}
 	today := "okta-" + time.Now().UTC().Format("2006.01.02")
 	yesterday := "okta-" + time.Now().UTC().Add(-time.Hour).Format("2006.01.02") // around midnight
-	_, okToday := srv.doc(today, "no-published")
-	_, okYesterday := srv.doc(yesterday, "no-published")
+	_, okToday := srv.Doc(today, "no-published")
+	_, okYesterday := srv.Doc(yesterday, "no-published")
 	if !okToday && !okYesterday {
 		t.Errorf("an event without a published time is not in today's index %s", today)
 	}
@@ -260,8 +257,8 @@ func TestIndexPatternByDate(t *testing.T) {
 
 func TestDataStreamTimestamp(t *testing.T) {
 	const stream = "logs-okta.system-default"
-	srv := newBulkServer(t)
-	srv.dataStreams[stream] = true
+	srv := elastictest.NewServer(t)
+	srv.DataStreams[stream] = true
 
 	// Without data_stream the documents have no @timestamp: rejected.
 	plain := newDest(t, srv, func(c *Config) { c.Index = stream })
@@ -280,7 +277,7 @@ func TestDataStreamTimestamp(t *testing.T) {
 		}
 	}
 	for _, ev := range evs {
-		src, ok := srv.doc(stream, ev.UUID)
+		src, ok := srv.Doc(stream, ev.UUID)
 		if !ok {
 			t.Fatalf("%s not stored", ev.UUID)
 		}
@@ -298,7 +295,7 @@ func TestDataStreamTimestamp(t *testing.T) {
 }
 
 func TestFraming(t *testing.T) {
-	srv := newBulkServer(t)
+	srv := elastictest.NewServer(t)
 	d := newDest(t, srv, func(c *Config) { c.Gzip = true })
 	evs := events(4)
 	evs[1].JSON = []byte("{\n  \"uuid\": \"uuid-001\",\n  \"n\": 1\n}\n") // pretty-printed
@@ -312,23 +309,23 @@ func TestFraming(t *testing.T) {
 	if outcome(errs[4]) != "permanent" {
 		t.Errorf("an event that is not JSON: %v, want permanent", errs[4])
 	}
-	reqs := srv.seen()
+	reqs := srv.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
 	r := reqs[0]
-	if ct := r.header.Get("Content-Type"); ct != "application/x-ndjson" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-ndjson" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if r.header.Get("Content-Encoding") != "gzip" {
+	if r.Header.Get("Content-Encoding") != "gzip" {
 		t.Error("gzip is on but the body is not gzipped")
 	}
-	if !strings.Contains(r.query, "filter_path=errors,items.*.status") {
-		t.Errorf("query %q has no filter_path", r.query)
+	if !strings.Contains(r.Query, "filter_path=errors,items.*.status") {
+		t.Errorf("query %q has no filter_path", r.Query)
 	}
-	lines := strings.Split(string(r.body), "\n")
+	lines := strings.Split(string(r.Body), "\n")
 	if lines[len(lines)-1] != "" || len(lines) != 2*4+1 {
-		t.Fatalf("body is not 4 newline-terminated pairs:\n%s", r.body)
+		t.Fatalf("body is not 4 newline-terminated pairs:\n%s", r.Body)
 	}
 	for i, l := range lines[:len(lines)-1] {
 		if !json.Valid([]byte(l)) {
@@ -342,15 +339,15 @@ func TestFraming(t *testing.T) {
 
 func TestAuthHeaders(t *testing.T) {
 	t.Setenv("HB_TEST_ES_PASSWORD", "s3cret-pass")
-	srv := newBulkServer(t)
-	srv.username, srv.password = "elastic", "s3cret-pass"
+	srv := elastictest.NewServer(t)
+	srv.Username, srv.Password = "elastic", "s3cret-pass"
 	basic := newDest(t, srv, func(c *Config) {
 		c.Username, c.Password = "elastic", confval.Secret{Env: "HB_TEST_ES_PASSWORD"}
 	})
 	if err := basic.Deliver(context.Background(), events(1))[0]; err != nil {
 		t.Fatalf("basic auth: %v", err)
 	}
-	if got := srv.seen()[0].header.Get("Authorization"); got != "Basic ZWxhc3RpYzpzM2NyZXQtcGFzcw==" {
+	if got := srv.Requests()[0].Header.Get("Authorization"); got != "Basic ZWxhc3RpYzpzM2NyZXQtcGFzcw==" {
 		t.Errorf("Authorization %q", got)
 	}
 
@@ -363,19 +360,19 @@ func TestAuthHeaders(t *testing.T) {
 		t.Errorf("wrong password: %v", err)
 	}
 
-	keyed := newBulkServer(t)
-	keyed.apiKey = "aWQ6a2V5"
+	keyed := elastictest.NewServer(t)
+	keyed.APIKey = "aWQ6a2V5"
 	apiKey := newDest(t, keyed, func(c *Config) { c.APIKey = confval.Secret{Value: "aWQ6a2V5"} })
 	if err := apiKey.Deliver(context.Background(), events(1))[0]; err != nil {
 		t.Fatalf("api key: %v", err)
 	}
-	if got := keyed.seen()[0].header.Get("Authorization"); got != "ApiKey aWQ6a2V5" {
+	if got := keyed.Requests()[0].Header.Get("Authorization"); got != "ApiKey aWQ6a2V5" {
 		t.Errorf("Authorization %q", got)
 	}
 }
 
 func TestNetworkErrorIsRetried(t *testing.T) {
-	srv := newBulkServer(t)
+	srv := elastictest.NewServer(t)
 	d := newDest(t, srv, nil)
 	srv.Close()
 	for _, err := range d.Deliver(context.Background(), events(2)) {
@@ -388,8 +385,8 @@ func TestNetworkErrorIsRetried(t *testing.T) {
 // TestFakeFraming checks the fake against Elasticsearch's framing rules,
 // which the destination tests rely on.
 func TestFakeFraming(t *testing.T) {
-	srv := newBulkServer(t)
-	srv.dataStreams["logs-x"] = true
+	srv := elastictest.NewServer(t)
+	srv.DataStreams["logs-x"] = true
 	post := func(body string) (int, string) {
 		t.Helper()
 		res, err := http.Post(srv.URL+"/_bulk", "application/x-ndjson", strings.NewReader(body))
@@ -470,40 +467,40 @@ func TestConfigValidate(t *testing.T) {
 // offsets are committed. A second group replaying the topic from the start
 // gets 409 for each stored event, which counts as delivered.
 func TestThroughSinkRuntime(t *testing.T) {
-	kc, texts := cluster(t, 100)
+	kc, texts := sinktest.Cluster(t, 100)
 	uuids := make([]string, len(texts))
 	for i, text := range texts {
 		uuids[i] = string(fastjson.MustParseBytes(text).GetStringBytes("uuid"))
 	}
 	bad := uuids[37]
-	srv := newBulkServer(t)
-	srv.badIDSuffix = bad // the full uuid: only that event matches
-	srv.failNextItems(15, 429, "es_rejected_execution_exception")
-	srv.failNextRequest(429, "es_rejected_execution_exception", "")
+	srv := elastictest.NewServer(t)
+	srv.BadIDSuffix = bad // the full uuid: only that event matches
+	srv.FailNextItems(15, 429, "es_rejected_execution_exception")
+	srv.FailNextRequest(429, "es_rejected_execution_exception", "")
 	dest := newDest(t, srv, func(c *Config) { c.Index = "okta-{2006.01}" })
 
 	runSink(t, kc, "es", dest, func() bool {
-		return srv.stored() == len(uuids)-1 && committed(t, kc, "hookbridge-sink-es") == int64(len(uuids))
+		return srv.Stored() == len(uuids)-1 && sinktest.Committed(t, kc, "hookbridge-sink-es") == int64(len(uuids))
 	})
-	if srv.stored() != len(uuids)-1 {
-		t.Fatalf("stored %d, want %d", srv.stored(), len(uuids)-1)
+	if srv.Stored() != len(uuids)-1 {
+		t.Fatalf("stored %d, want %d", srv.Stored(), len(uuids)-1)
 	}
-	if n := committed(t, kc, "hookbridge-sink-es"); n != int64(len(uuids)) {
+	if n := sinktest.Committed(t, kc, "hookbridge-sink-es"); n != int64(len(uuids)) {
 		t.Errorf("committed %d, want %d", n, len(uuids))
 	}
-	if srv.status(429) != 15 {
-		t.Errorf("%d item 429s, want the 15 scripted", srv.status(429))
+	if srv.ItemStatus(429) != 15 {
+		t.Errorf("%d item 429s, want the 15 scripted", srv.ItemStatus(429))
 	}
 	checkStoredOnce(t, srv, uuids, bad)
 	checkDeadLetters(t, kc, "es.deadletter", bad)
 
 	// Replay: a new group reads everything again.
-	conflicts := srv.status(409)
+	conflicts := srv.ItemStatus(409)
 	replay := newDest(t, srv, func(c *Config) { c.Index = "okta-{2006.01}" })
 	runSink(t, kc, "es-replay", replay, func() bool {
-		return committed(t, kc, "hookbridge-sink-es-replay") == int64(len(uuids))
+		return sinktest.Committed(t, kc, "hookbridge-sink-es-replay") == int64(len(uuids))
 	})
-	if got := srv.status(409) - conflicts; got != len(uuids)-1 {
+	if got := srv.ItemStatus(409) - conflicts; got != len(uuids)-1 {
 		t.Errorf("replay got %d conflicts, want %d", got, len(uuids)-1)
 	}
 	checkStoredOnce(t, srv, uuids, bad)
@@ -511,10 +508,10 @@ func TestThroughSinkRuntime(t *testing.T) {
 	checkDeadLetters(t, kc, "es.deadletter", bad)
 }
 
-func checkStoredOnce(t *testing.T, srv *bulkServer, uuids []string, bad string) {
+func checkStoredOnce(t *testing.T, srv *elastictest.Server, uuids []string, bad string) {
 	t.Helper()
 	perID := map[string]int{}
-	for key, n := range srv.writesOf() {
+	for key, n := range srv.Writes() {
 		perID[key[strings.LastIndexByte(key, '/')+1:]] += n
 	}
 	for _, id := range uuids {
@@ -569,48 +566,6 @@ func checkDeadLetters(t *testing.T, kc broker.Config, topic, bad string) {
 	}
 }
 
-// cluster starts a broker with topic "events" holding n generated events,
-// written as ingest writes them, and returns its config and the events.
-func cluster(t *testing.T, n int) (broker.Config, [][]byte) {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "events"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	kc := broker.Default()
-	kc.Brokers = c.ListenAddrs()
-	kc.Topics.Partitions = 1
-
-	s, err := schema.Parse()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	g := bench.NewGenerator(11)
-	var enc schema.Encoder
-	var texts [][]byte
-	for i := range n {
-		ev := g.Event()
-		v := fastjson.MustParseBytes(ev)
-		value := schema.AppendSingleObjectHeader(nil, s.LogEventFP)
-		value, info, err := enc.AppendEvent(value, v, &schema.Meta{Source: "okta", ReceivedAt: time.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := &kgo.Record{Topic: "events", Key: info.UUID, Value: value, Partition: int32(i % 2)}
-		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-		texts = append(texts, ev)
-	}
-	return kc, texts
-}
-
 // runSink runs sink name until stop returns true or a deadline passes.
 func runSink(t *testing.T, kc broker.Config, name string, dest sinks.Destination, stop func() bool) {
 	t.Helper()
@@ -637,25 +592,4 @@ func runSink(t *testing.T, kc broker.Config, name string, dest sinks.Destination
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-}
-
-// committed returns the group's committed offsets summed over partitions;
-// 0 before the group exists.
-func committed(t *testing.T, kc broker.Config, group string) int64 {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	offs, err := kadm.NewClient(cl).FetchOffsets(context.Background(), group)
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	offs.Each(func(o kadm.OffsetResponse) { n += o.At })
-	return n
 }

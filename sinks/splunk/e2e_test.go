@@ -8,77 +8,14 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/valyala/fastjson"
 
-	"github.com/hookbridge/hookbridge/bench"
 	"github.com/hookbridge/hookbridge/broker"
 	"github.com/hookbridge/hookbridge/confval"
-	"github.com/hookbridge/hookbridge/schema"
+	"github.com/hookbridge/hookbridge/internal/sinktest"
 	"github.com/hookbridge/hookbridge/sinks"
+	"github.com/hookbridge/hookbridge/sinks/splunk/splunktest"
 )
-
-// cluster starts a broker with topic "events" holding n generated events,
-// written as ingest writes them, and returns its config and the events'
-// uuids in order (as in sinks/sink_test.go).
-func cluster(t *testing.T, n int) (broker.Config, []string) {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "events"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	kc := broker.Default()
-	kc.Brokers = c.ListenAddrs()
-	kc.Topics.Partitions = 1
-
-	s, err := schema.Parse()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	g := bench.NewGenerator(7)
-	var enc schema.Encoder
-	var uuids []string
-	for i := range n {
-		ev := g.Event()
-		v := fastjson.MustParseBytes(ev)
-		value := schema.AppendSingleObjectHeader(nil, s.LogEventFP)
-		value, info, err := enc.AppendEvent(value, v, &schema.Meta{Source: "okta", ReceivedAt: time.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := &kgo.Record{Topic: "events", Key: info.UUID, Value: value, Partition: int32(i % 2)}
-		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-		uuids = append(uuids, string(v.GetStringBytes("uuid")))
-	}
-	return kc, uuids
-}
-
-// committed returns the group's committed offsets summed over partitions.
-func committed(t *testing.T, kc broker.Config, group string) int64 {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.Brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	offs, err := kadm.NewClient(cl).FetchOffsets(context.Background(), group)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	offs.Each(func(o kadm.OffsetResponse) { n += o.At })
-	return n
-}
 
 // deadLetters reads up to want records of topic, waiting a bounded time.
 func deadLetters(t *testing.T, kc broker.Config, topic string, want int) []*kgo.Record {
@@ -110,15 +47,19 @@ func TestSinkEndToEnd(t *testing.T) {
 
 func testSinkEndToEnd(t *testing.T, ack bool) {
 	const n, busy = 100, 3
-	kc, uuids := cluster(t, n)
-	hs := newHECServer(t, testToken)
+	kc, events := sinktest.Cluster(t, n)
+	uuids := make([]string, len(events))
+	for i, ev := range events {
+		uuids[i] = sinktest.UUID(ev)
+	}
+	hs := splunktest.NewServer(t, testToken)
 	badUUID := uuids[37]
-	hs.do(func(s *hecServer) {
-		s.busy, s.bad[badUUID] = busy, true
-		s.ack, s.ackAfterPolls = ack, 1
+	hs.Do(func(s *splunktest.Server) {
+		s.Busy, s.Bad[badUUID] = busy, true
+		s.Ack, s.AckAfterPolls = ack, 1
 	})
 	dest, err := New("splunk", Config{
-		URL: hs.srv.URL, Token: confval.Secret{Value: testToken}, Index: "okta",
+		URL: hs.URL, Token: confval.Secret{Value: testToken}, Index: "okta",
 		Ack: ack, AckPoll: 5 * time.Millisecond,
 	})
 	if err != nil {
@@ -141,7 +82,7 @@ func testSinkEndToEnd(t *testing.T, ack bool) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		_, byUUID := stored(hs)
-		if len(byUUID) == n-1 && committed(t, kc, "hookbridge-sink-splunk") == n {
+		if len(byUUID) == n-1 && sinktest.Committed(t, kc, "hookbridge-sink-splunk") == n {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -168,20 +109,18 @@ func testSinkEndToEnd(t *testing.T, ack bool) {
 	if dups != 0 {
 		t.Errorf("%d duplicates", dups)
 	}
-	hs.do(func(s *hecServer) {
-		busyAnswers := 0
-		for _, r := range s.requests {
-			if r.status == http.StatusServiceUnavailable {
-				busyAnswers++
-			}
+	busyAnswers := 0
+	for _, r := range hs.Requests() {
+		if r.Status == http.StatusServiceUnavailable {
+			busyAnswers++
 		}
-		if busyAnswers != busy {
-			t.Errorf("%d busy answers, want %d", busyAnswers, busy)
-		}
-		if ack && s.ackPolls == 0 {
-			t.Error("ack on, but the sink never polled /services/collector/ack")
-		}
-	})
+	}
+	if busyAnswers != busy {
+		t.Errorf("%d busy answers, want %d", busyAnswers, busy)
+	}
+	if ack && hs.AckPolls() == 0 {
+		t.Error("ack on, but the sink never polled /services/collector/ack")
+	}
 
 	dead := deadLetters(t, kc, cfg.Name+".deadletter", 1)
 	if len(dead) != 1 || string(dead[0].Key) != badUUID {
@@ -192,7 +131,7 @@ func testSinkEndToEnd(t *testing.T, ack bool) {
 			t.Errorf("dead letter reason %q", h.Value)
 		}
 	}
-	if got := committed(t, kc, "hookbridge-sink-splunk"); got != n {
+	if got := sinktest.Committed(t, kc, "hookbridge-sink-splunk"); got != n {
 		t.Errorf("committed %d, want %d", got, n)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/hookbridge/hookbridge/bench"
 	"github.com/hookbridge/hookbridge/confval"
 	"github.com/hookbridge/hookbridge/sinks"
+	"github.com/hookbridge/hookbridge/sinks/splunk/splunktest"
 )
 
 const testToken = "11111111-2222-3333-4444-555555555555"
@@ -43,9 +44,9 @@ func testEvents(t testing.TB, n int) []sinks.Event {
 }
 
 // newTestDest returns a destination for s; edit may change its config.
-func newTestDest(t testing.TB, s *hecServer, edit func(c *Config)) *hec {
+func newTestDest(t testing.TB, s *splunktest.Server, edit func(c *Config)) *hec {
 	t.Helper()
-	c := Config{URL: s.srv.URL, Token: confval.Secret{Value: testToken}}
+	c := Config{URL: s.URL, Token: confval.Secret{Value: testToken}}
 	if edit != nil {
 		edit(&c)
 	}
@@ -85,19 +86,12 @@ func retryAfterOf(err error) time.Duration {
 	return 0
 }
 
-func stored(s *hecServer) (envs []envelope, byUUID map[string]int) {
-	s.do(func(s *hecServer) {
-		envs = append(envs, s.envelopes...)
-		byUUID = map[string]int{}
-		for k, v := range s.byUUID {
-			byUUID[k] = v
-		}
-	})
-	return envs, byUUID
+func stored(s *splunktest.Server) (envs []splunktest.Envelope, byUUID map[string]int) {
+	return s.Envelopes(), s.Stored()
 }
 
 func TestEnvelope(t *testing.T) {
-	s := newHECServer(t, testToken)
+	s := splunktest.NewServer(t, testToken)
 	d := newTestDest(t, s, func(c *Config) { c.Index, c.Host, c.Source = "okta", "okta-bridge", "hookbridge" })
 	evs := testEvents(t, 3)
 	evs[0].Published = time.Date(2024, 5, 1, 12, 34, 56, 789_000_000, time.UTC)
@@ -131,32 +125,28 @@ func TestEnvelope(t *testing.T) {
 			t.Errorf("event %d changed on the way:\n got %s\nwant %s", i, env.Event, evs[i].JSON)
 		}
 	}
-	s.do(func(s *hecServer) {
-		r := s.requests[0]
-		if a := r.header.Get("Authorization"); a != "Splunk "+testToken {
-			t.Errorf("Authorization %q", a)
-		}
-		if !r.gzip || r.events != 3 {
-			t.Errorf("request gzip=%v events=%d, want gzip, 3 events", r.gzip, r.events)
-		}
-		if ch := r.header.Get("X-Splunk-Request-Channel"); ch != "" {
-			t.Errorf("channel %q sent with ack off", ch)
-		}
-	})
+	r := s.Requests()[0]
+	if a := r.Header.Get("Authorization"); a != "Splunk "+testToken {
+		t.Errorf("Authorization %q", a)
+	}
+	if !r.Gzip || r.Events != 3 {
+		t.Errorf("request gzip=%v events=%d, want gzip, 3 events", r.Gzip, r.Events)
+	}
+	if ch := r.Header.Get("X-Splunk-Request-Channel"); ch != "" {
+		t.Errorf("channel %q sent with ack off", ch)
+	}
 }
 
 func TestGzipOff(t *testing.T) {
-	s := newHECServer(t, testToken)
+	s := splunktest.NewServer(t, testToken)
 	off := false
 	d := newTestDest(t, s, func(c *Config) { c.Gzip = &off })
 	if got := outcomes(d.Deliver(context.Background(), testEvents(t, 4))); got != "DDDD" {
 		t.Fatalf("outcomes %s", got)
 	}
-	s.do(func(s *hecServer) {
-		if r := s.requests[0]; r.gzip || r.header.Get("Content-Encoding") != "" {
-			t.Errorf("body compressed with gzip off: %v", r.header)
-		}
-	})
+	if r := s.Requests()[0]; r.Gzip || r.Header.Get("Content-Encoding") != "" {
+		t.Errorf("body compressed with gzip off: %v", r.Header)
+	}
 }
 
 // TestFailures sends three events into each failure mode, then again once
@@ -164,7 +154,7 @@ func TestGzipOff(t *testing.T) {
 func TestFailures(t *testing.T) {
 	cases := []struct {
 		name   string
-		fault  func(s *hecServer)
+		fault  func(s *splunktest.Server)
 		edit   func(c *Config)
 		want   string // outcomes of the first try
 		then   string // of the second
@@ -173,22 +163,22 @@ func TestFailures(t *testing.T) {
 		isErr  error
 		stored int // events the server kept in the end
 	}{
-		{name: "busy", fault: func(s *hecServer) { s.busy = 2 },
+		{name: "busy", fault: func(s *splunktest.Server) { s.Busy = 2 },
 			want: "BBB", then: "BBB", text: "HTTP 503 code 9: Server is busy"},
-		{name: "429", fault: func(s *hecServer) { s.tooMany, s.retryAfter = 1, "7" },
+		{name: "429", fault: func(s *splunktest.Server) { s.TooMany, s.RetryAfter = 1, "7" },
 			want: "BBB", then: "DDD", text: "HTTP 429", after: 7 * time.Second, stored: 3},
-		{name: "internal", fault: func(s *hecServer) { s.internal = 1 },
+		{name: "internal", fault: func(s *splunktest.Server) { s.Internal = 1 },
 			want: "RRR", then: "DDD", text: "HTTP 500 code 8", stored: 3},
 		{name: "bad token", edit: func(c *Config) { c.Token.Value = "00000000-dead-beef-0000-000000000000" },
 			want: "BBB", then: "BBB", text: "splunk rejected the token", isErr: ErrTokenRejected},
-		{name: "incorrect index", fault: func(s *hecServer) { s.indexes = map[string]bool{"main": true} },
+		{name: "incorrect index", fault: func(s *splunktest.Server) { s.Indexes = map[string]bool{"main": true} },
 			edit: func(c *Config) { c.Index = "okta" }, want: "PPP", then: "PPP", text: "code 7"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newHECServer(t, testToken)
+			s := splunktest.NewServer(t, testToken)
 			if tc.fault != nil {
-				s.do(tc.fault)
+				s.Do(tc.fault)
 			}
 			d := newTestDest(t, s, tc.edit)
 			evs := testEvents(t, 3)
@@ -221,10 +211,10 @@ func TestFailures(t *testing.T) {
 func TestBadEvent(t *testing.T) {
 	for _, bad := range []int{0, 2, 4} {
 		t.Run(fmt.Sprint(bad), func(t *testing.T) {
-			s := newHECServer(t, testToken)
+			s := splunktest.NewServer(t, testToken)
 			d := newTestDest(t, s, nil)
 			evs := testEvents(t, 5)
-			s.do(func(s *hecServer) { s.bad[evs[bad].UUID] = true })
+			s.Do(func(s *splunktest.Server) { s.Bad[evs[bad].UUID] = true })
 
 			errs := d.Deliver(context.Background(), evs)
 			want := []byte("RRRRR")
@@ -261,7 +251,7 @@ func TestBadEvent(t *testing.T) {
 // TestTooLarge: a batch over the body cap is split in halves until each
 // part fits; an event that alone is over the cap is permanent.
 func TestTooLarge(t *testing.T) {
-	s := newHECServer(t, testToken)
+	s := splunktest.NewServer(t, testToken)
 	off := false
 	d := newTestDest(t, s, func(c *Config) { c.Gzip = &off })
 	evs := testEvents(t, 8)
@@ -269,7 +259,8 @@ func TestTooLarge(t *testing.T) {
 	for i := range evs {
 		largest = max(largest, len(d.appendEnvelope(nil, &evs[i])))
 	}
-	s.do(func(s *hecServer) { s.maxBodyBytes = 3 * largest })
+	maxBodyBytes := 3 * largest
+	s.Do(func(s *splunktest.Server) { s.MaxBodyBytes = maxBodyBytes })
 
 	if got := outcomes(d.Deliver(context.Background(), evs)); got != "DDDDDDDD" {
 		t.Fatalf("outcomes %s", got)
@@ -280,27 +271,26 @@ func TestTooLarge(t *testing.T) {
 			t.Errorf("event %s stored %d times", ev.UUID, byUUID[ev.UUID])
 		}
 	}
-	s.do(func(s *hecServer) {
-		// The first request carries all 8 and is too large; the halves
-		// that fit are taken whole.
-		if r := s.requests[0]; r.status != http.StatusRequestEntityTooLarge {
-			t.Errorf("first request answered %d, want 413", r.status)
+	// The first request carries all 8 and is too large; the halves that
+	// fit are taken whole.
+	reqs := s.Requests()
+	if r := reqs[0]; r.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("first request answered %d, want 413", r.Status)
+	}
+	kept := 0
+	for _, r := range reqs {
+		switch {
+		case r.Status == http.StatusOK && r.Events != 4 && r.Events != 2 && r.Events != 1:
+			t.Errorf("a request of %d events: not a half of 8", r.Events)
+		case r.Status == http.StatusOK:
+			kept += r.Events
+		case r.Status != http.StatusRequestEntityTooLarge || r.Bytes <= maxBodyBytes:
+			t.Errorf("a request of %d bytes answered %d", r.Bytes, r.Status)
 		}
-		kept := 0
-		for _, r := range s.requests {
-			switch {
-			case r.status == http.StatusOK && r.events != 4 && r.events != 2 && r.events != 1:
-				t.Errorf("a request of %d events: not a half of 8", r.events)
-			case r.status == http.StatusOK:
-				kept += r.events
-			case r.status != http.StatusRequestEntityTooLarge || r.bytes <= s.maxBodyBytes:
-				t.Errorf("a request of %d bytes answered %d", r.bytes, r.status)
-			}
-		}
-		if kept != 8 {
-			t.Errorf("accepted requests carried %d events, want 8", kept)
-		}
-	})
+	}
+	if kept != 8 {
+		t.Errorf("accepted requests carried %d events, want 8", kept)
+	}
 
 	big := evs[:4:4]
 	big[1].JSON = []byte(`{"uuid":"big","pad":"` + strings.Repeat("x", 4*largest) + `"}`)
@@ -315,39 +305,35 @@ func TestTooLarge(t *testing.T) {
 }
 
 func TestAck(t *testing.T) {
-	s := newHECServer(t, testToken)
-	s.do(func(s *hecServer) { s.ack, s.ackAfterPolls = true, 2 })
+	s := splunktest.NewServer(t, testToken)
+	s.Do(func(s *splunktest.Server) { s.Ack, s.AckAfterPolls = true, 2 })
 	d := newTestDest(t, s, func(c *Config) { c.Ack, c.AckPoll = true, 2*time.Millisecond })
 	evs := testEvents(t, 3)
 
 	if got := outcomes(d.Deliver(context.Background(), evs)); got != "DDD" {
 		t.Fatalf("outcomes %s", got)
 	}
-	s.do(func(s *hecServer) {
-		if s.ackPolls != 3 {
-			t.Errorf("%d ack polls, want 3 (false, false, true)", s.ackPolls)
-		}
-		ch := s.requests[0].header.Get("X-Splunk-Request-Channel")
-		if !guidRE.MatchString(ch) || ch != d.cfg.Channel {
-			t.Errorf("channel %q, want the sink's GUID %q", ch, d.cfg.Channel)
-		}
-	})
+	if n := s.AckPolls(); n != 3 {
+		t.Errorf("%d ack polls, want 3 (false, false, true)", n)
+	}
+	ch := s.Requests()[0].Header.Get("X-Splunk-Request-Channel")
+	if !guidRE.MatchString(ch) || ch != d.cfg.Channel {
+		t.Errorf("channel %q, want the sink's GUID %q", ch, d.cfg.Channel)
+	}
 	// A second batch gets the next ackId on the same channel.
 	if got := outcomes(d.Deliver(context.Background(), evs)); got != "DDD" {
 		t.Fatalf("second batch %s", got)
 	}
-	s.do(func(s *hecServer) {
-		if c := s.channels[d.cfg.Channel]; c == nil || c.next != 2 || len(c.pending) != 0 {
-			t.Errorf("channel state %+v, want two ackIds, none pending", c)
-		}
-	})
+	if ackIDs, pending := s.Channel(d.cfg.Channel); ackIDs != 2 || pending != 0 {
+		t.Errorf("channel gave %d ackIds, %d pending; want two ackIds, none pending", ackIDs, pending)
+	}
 }
 
 // TestAckLost: an ackId that never turns true makes the batch retryable
 // once ack_timeout passes, though Splunk may have indexed it.
 func TestAckLost(t *testing.T) {
-	s := newHECServer(t, testToken)
-	s.do(func(s *hecServer) { s.ack, s.ackLost = true, true })
+	s := splunktest.NewServer(t, testToken)
+	s.Do(func(s *splunktest.Server) { s.Ack, s.AckLost = true, true })
 	d := newTestDest(t, s, func(c *Config) {
 		c.Ack, c.AckPoll, c.AckTimeout = true, 5*time.Millisecond, 50*time.Millisecond
 	})
@@ -358,17 +344,15 @@ func TestAckLost(t *testing.T) {
 	if !strings.Contains(errs[0].Error(), "not acknowledged within 50ms") {
 		t.Errorf("error %q", errs[0])
 	}
-	s.do(func(s *hecServer) {
-		if s.ackPolls < 1 {
-			t.Error("never polled")
-		}
-	})
+	if s.AckPolls() < 1 {
+		t.Error("never polled")
+	}
 }
 
 // TestAckOffOnToken: the sink wants acks but the collector gives no ackId;
 // resending would only duplicate, so the events are permanent with a reason.
 func TestAckOffOnToken(t *testing.T) {
-	s := newHECServer(t, testToken)
+	s := splunktest.NewServer(t, testToken)
 	d := newTestDest(t, s, func(c *Config) { c.Ack = true })
 	errs := d.Deliver(context.Background(), testEvents(t, 2))
 	if got := outcomes(errs); got != "PP" || !errors.Is(errs[0], errNoAckID) {
@@ -378,8 +362,8 @@ func TestAckOffOnToken(t *testing.T) {
 
 func TestNetworkErrors(t *testing.T) {
 	t.Run("connection cut after the body was kept", func(t *testing.T) {
-		s := newHECServer(t, testToken)
-		s.do(func(s *hecServer) { s.drop = 1 })
+		s := splunktest.NewServer(t, testToken)
+		s.Do(func(s *splunktest.Server) { s.Drop = 1 })
 		d := newTestDest(t, s, nil)
 		evs := testEvents(t, 3)
 		if got := outcomes(d.Deliver(context.Background(), evs)); got != "RRR" {
@@ -393,9 +377,9 @@ func TestNetworkErrors(t *testing.T) {
 		}
 	})
 	t.Run("server gone", func(t *testing.T) {
-		s := newHECServer(t, testToken)
+		s := splunktest.NewServer(t, testToken)
 		d := newTestDest(t, s, nil)
-		s.srv.Close()
+		s.Close()
 		errs := d.Deliver(context.Background(), testEvents(t, 2))
 		if got := outcomes(errs); got != "RR" {
 			t.Fatalf("outcomes %s, want RR", got)
@@ -407,9 +391,9 @@ func TestNetworkErrors(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	s := startHECServer(t, testToken, true)
+	s := splunktest.NewTLSServer(t, testToken)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
 	if err := os.WriteFile(caFile, cert, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +411,7 @@ func TestTLS(t *testing.T) {
 }
 
 func TestEmptyEvent(t *testing.T) {
-	s := newHECServer(t, testToken)
+	s := splunktest.NewServer(t, testToken)
 	d := newTestDest(t, s, nil)
 	evs := testEvents(t, 3)
 	evs[1].JSON = nil

@@ -1,28 +1,12 @@
 package syslog
 
 import (
-	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"fmt"
-	"math/big"
-	"net"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,60 +14,23 @@ import (
 
 	"github.com/hookbridge/hookbridge/bench"
 	"github.com/hookbridge/hookbridge/sinks"
+	"github.com/hookbridge/hookbridge/sinks/syslog/rsyslogtest"
 )
 
 const (
-	rsyslogd     = "/usr/sbin/rsyslogd"
-	installHint  = "apt-get install -y rsyslog rsyslog-gnutls"
 	evilActor    = `Eve "the \quoter\" [admin] ]]`
-	rsyslogWait  = 60 * time.Second // generous: a bound, not a speed check
 	eventsPerRun = 50
 )
 
-// rsyslogConf is the receiver: two imtcp listeners on loopback with
-// kernel-chosen ports (written to files), plain and TLS (gnutls, anonymous
-// clients), each writing the raw message and rsyslog's own parse of the
-// header to files of its own. $MaxMessageSize is above the sink's 8 KB cap
-// so that a frame the sink should have refused would show up here.
-const rsyslogConf = `$MaxMessageSize 64k
-global(
-  workDirectory="{{dir}}"
-  defaultNetstreamDriverCAFile="{{dir}}/cert.pem"
-  defaultNetstreamDriverCertFile="{{dir}}/cert.pem"
-  defaultNetstreamDriverKeyFile="{{dir}}/key.pem"
-)
-module(load="imtcp" maxSessions="64")
-template(name="raw" type="string" string="%rawmsg%\n")
-template(name="fields" type="string" string="%pri%|%hostname%|%app-name%|%procid%|%msgid%|%structured-data%\n")
-ruleset(name="tcp") {
-  action(type="omfile" file="{{dir}}/tcp.raw" template="raw")
-  action(type="omfile" file="{{dir}}/tcp.fields" template="fields")
-}
-ruleset(name="tls") {
-  action(type="omfile" file="{{dir}}/tls.raw" template="raw")
-  action(type="omfile" file="{{dir}}/tls.fields" template="fields")
-}
-input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="{{dir}}/tcp.port" ruleset="tcp")
-input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="{{dir}}/tls.port" ruleset="tls"
-      streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
-`
-
-// rsyslog is a running rsyslogd.
-type rsyslog struct {
-	dir              string
-	tcpAddr, tlsAddr string
-	caFile           string
-}
-
 func TestRsyslog(t *testing.T) {
-	r := startRsyslog(t)
+	r := rsyslogtest.Start(t)
 	for _, tc := range []struct {
 		name string
 		seed uint64
 		c    Config
 	}{
-		{"tcp", 1, Config{Address: r.tcpAddr}},
-		{"tls", 2, Config{Address: r.tlsAddr, TLS: true, CAFile: r.caFile}},
+		{"tcp", 1, Config{Address: r.TCPAddr}},
+		{"tls", 2, Config{Address: r.TLSAddr, TLS: true, CAFile: r.CAFile}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.c.Hostname, tc.c.AppName = "bridge.example.test", "hookbridge-test"
@@ -95,16 +42,16 @@ func TestRsyslog(t *testing.T) {
 			defer d.Close()
 			deliverConcurrently(t, d, events, oversize)
 
-			raw := r.waitLines(t, tc.name+".raw", len(events))
+			raw := r.WaitLines(t, tc.name+".raw", len(events))
 			checkReceived(t, raw, events)
-			checkRsyslogFields(t, r.readLines(t, tc.name+".fields"), tc.c.Hostname, tc.c.AppName, events)
+			checkRsyslogFields(t, r.ReadLines(t, tc.name+".fields"), tc.c.Hostname, tc.c.AppName, events)
 		})
 	}
 
 	// The receiver's certificate is not in the system roots: the handshake
 	// fails, and the failure is retryable, never a delivered event.
 	t.Run("tls-untrusted", func(t *testing.T) {
-		d, err := New("rsyslog-untrusted", Config{Address: r.tlsAddr, TLS: true})
+		d, err := New("rsyslog-untrusted", Config{Address: r.TLSAddr, TLS: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,178 +183,6 @@ func checkRsyslogFields(t *testing.T, lines []string, host, app string, events [
 	}
 }
 
-func startRsyslog(t *testing.T) *rsyslog {
-	t.Helper()
-	if _, err := os.Stat(rsyslogd); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing; CI must install it: %s", rsyslogd, installHint)
-		}
-		t.Skipf("%s missing; to run this test: %s", rsyslogd, installHint)
-	}
-	if m, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"); len(m) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("rsyslog gnutls driver missing; CI must install it: %s", installHint)
-		}
-		t.Skipf("rsyslog gnutls driver missing; to run this test: %s", installHint)
-	}
-	// Not t.TempDir: its parent is private to us, and when the test runs
-	// as root rsyslogd runs as nobody, which must reach the directory.
-	dir, err := os.MkdirTemp("", "hookbridge-rsyslog-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	r := &rsyslog{dir: dir, caFile: filepath.Join(dir, "cert.pem")}
-	writeSelfSigned(t, dir)
-	conf := filepath.Join(dir, "rsyslog.conf")
-	writeFile(t, conf, strings.ReplaceAll(rsyslogConf, "{{dir}}", dir))
-
-	cmd := exec.Command(rsyslogd, "-n", "-f", conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	stderr, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stderr.Close()
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	dropPrivileges(t, cmd, dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start rsyslogd: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("rsyslogd output:\n%s", readOrEmpty(filepath.Join(dir, "stderr")))
-		}
-	})
-	r.tcpAddr = r.waitPort(t, "tcp.port", exited)
-	r.tlsAddr = r.waitPort(t, "tls.port", exited)
-	return r
-}
-
-// dropPrivileges runs cmd as nobody when the test runs as root, and hands
-// dir over to it.
-func dropPrivileges(t *testing.T, cmd *exec.Cmd, dir string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		return
-	}
-	u, err := user.Lookup("nobody")
-	if err != nil {
-		t.Fatalf("look up user nobody: %v", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	err = filepath.Walk(dir, func(path string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Chown(path, uid, gid)
-	})
-	if err != nil {
-		t.Fatalf("hand %s to nobody: %v", dir, err)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-}
-
-// waitPort waits for rsyslogd to write the port of a listener and returns
-// its address.
-func (r *rsyslog) waitPort(t *testing.T, name string, exited <-chan struct{}) string {
-	t.Helper()
-	deadline := time.Now().Add(rsyslogWait)
-	for time.Now().Before(deadline) {
-		b, err := os.ReadFile(filepath.Join(r.dir, name))
-		// rsyslogd writes the file once the socket listens.
-		if port := strings.TrimSpace(string(b)); err == nil && port != "" {
-			return net.JoinHostPort("127.0.0.1", port)
-		}
-		select {
-		case <-exited:
-			t.Fatal("rsyslogd exited during start-up")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Fatalf("rsyslogd wrote no %s within %s", name, rsyslogWait)
-	return ""
-}
-
-// waitLines waits until file holds at least n lines and returns them.
-func (r *rsyslog) waitLines(t *testing.T, file string, n int) []string {
-	t.Helper()
-	deadline := time.Now().Add(rsyslogWait)
-	for {
-		lines := r.readLines(t, file)
-		if len(lines) >= n {
-			return lines
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d of %d messages after %s", file, len(lines), n, rsyslogWait)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (r *rsyslog) readLines(t *testing.T, file string) []string {
-	t.Helper()
-	f, err := os.Open(filepath.Join(r.dir, file))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return lines
-}
-
-// writeSelfSigned writes cert.pem and key.pem: a self-signed certificate
-// for 127.0.0.1, which also serves as the client's CA file.
-func writeSelfSigned(t *testing.T, dir string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "hookbridge rsyslog test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "cert.pem"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-	writeFile(t, filepath.Join(dir, "key.pem"), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})))
-}
-
 // toEvent builds the sinks.Event of a JSON event as the sink runtime does.
 func toEvent(t *testing.T, js []byte) sinks.Event {
 	t.Helper()
@@ -466,19 +241,4 @@ func sameJSON(t *testing.T, a, b []byte) bool {
 		t.Fatalf("decode sent JSON: %v", err)
 	}
 	return reflect.DeepEqual(va, vb)
-}
-
-func writeFile(t *testing.T, path, text string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readOrEmpty(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(%s: %v)\n", filepath.Base(path), err)
-	}
-	return string(b)
 }

@@ -1,4 +1,7 @@
-package elastic
+// Package elastictest provides a fake of Elasticsearch's _bulk endpoint
+// for tests, in the manner of net/http/httptest. It is not for production
+// use.
+package elastictest
 
 import (
 	"bytes"
@@ -16,25 +19,29 @@ import (
 	"time"
 )
 
-// bulkServer is a protocol-level fake of Elasticsearch's _bulk endpoint:
-// it checks auth, content type, NDJSON framing and the action/document
-// pairs, keeps documents per index and _id with create semantics, treats
-// configured names as data streams, and answers with per-item results in
-// request order like Elasticsearch. Faults are scripted through its
-// methods. It is safe for concurrent use.
-type bulkServer struct {
+// Server is a protocol-level fake of Elasticsearch's _bulk endpoint for
+// tests: it checks auth, content type, NDJSON framing and the
+// action/document pairs, keeps documents per index and _id with create
+// semantics, treats configured names as data streams, and answers with
+// per-item results in request order like Elasticsearch. Faults are
+// scripted through its methods. It is safe for concurrent use.
+type Server struct {
 	*httptest.Server
 
-	mu sync.Mutex // guards the fields below
-	// username/password or apiKey, when set, are required.
-	username, password, apiKey string
-	// dataStreams are the targets that only take create and @timestamp.
-	dataStreams map[string]bool
-	// maxBytes answers 413 to a (decompressed) body above it; 0 is no cap.
-	maxBytes int
-	// badIDSuffix fails the documents whose _id ends with it, as a mapping
+	mu sync.Mutex
+	// The settings below are guarded by mu: set them before the first
+	// request, or inside Set.
+
+	// Username and Password, or APIKey, when set, are required.
+	Username, Password, APIKey string
+	// DataStreams are the targets that only take create and @timestamp.
+	DataStreams map[string]bool
+	// MaxBytes answers 413 to a (decompressed) body above it; 0 is no cap.
+	MaxBytes int
+	// BadIDSuffix fails the documents whose _id ends with it, as a mapping
 	// conflict would: item 400 document_parsing_exception, every time.
-	badIDSuffix string
+	BadIDSuffix string
+
 	// idFaults fail a given _id every time.
 	idFaults map[string]itemFault
 	// nextItems fail the next items, whatever their _id, once each.
@@ -45,7 +52,7 @@ type bulkServer struct {
 	docs     map[string]map[string][]byte // index → _id → source
 	writes   map[string]int               // index/_id → documents stored
 	statuses map[int]int                  // item status → count
-	requests []bulkRequest
+	requests []Request
 }
 
 // itemFault is an item result the server gives instead of storing.
@@ -61,19 +68,21 @@ type requestFault struct {
 	retryAfter string
 }
 
-// bulkRequest is what the server saw of one request.
-type bulkRequest struct {
-	header http.Header
-	query  string
-	body   []byte // decompressed
-	items  int
-	status int
+// Request is what the server saw of one request.
+type Request struct {
+	Header http.Header
+	Query  string // the raw query string
+	Body   []byte // decompressed
+	Items  int    // operations it carried
+	Status int    // the HTTP status answered
 }
 
-func newBulkServer(t testing.TB) *bulkServer {
+// NewServer starts a fake on 127.0.0.1 that takes any credentials; it is
+// closed when the test ends.
+func NewServer(t testing.TB) *Server {
 	t.Helper()
-	s := &bulkServer{
-		dataStreams: map[string]bool{}, idFaults: map[string]itemFault{},
+	s := &Server{
+		DataStreams: map[string]bool{}, idFaults: map[string]itemFault{},
 		docs: map[string]map[string][]byte{}, writes: map[string]int{}, statuses: map[int]int{},
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
@@ -81,8 +90,8 @@ func newBulkServer(t testing.TB) *bulkServer {
 	return s
 }
 
-// failNextItems makes the next n items fail with status and typ.
-func (s *bulkServer) failNextItems(n, status int, typ string) {
+// FailNextItems makes the next n items fail with status and typ.
+func (s *Server) FailNextItems(n, status int, typ string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
@@ -90,35 +99,68 @@ func (s *bulkServer) failNextItems(n, status int, typ string) {
 	}
 }
 
-// failNextRequest makes the next request fail as a whole.
-func (s *bulkServer) failNextRequest(status int, typ, retryAfter string) {
+// FailNextRequest makes the next request fail as a whole, with a
+// Retry-After header when retryAfter is not empty.
+func (s *Server) FailNextRequest(status int, typ, retryAfter string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.nextRequests = append(s.nextRequests, requestFault{status, typ, retryAfter})
 }
 
-func (s *bulkServer) failID(id string, status int, typ string) {
+// FailID makes every item with _id id fail with status and typ.
+func (s *Server) FailID(id string, status int, typ string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.idFaults[id] = itemFault{status, typ}
 }
 
-func (s *bulkServer) set(f func(s *bulkServer)) {
+// ClearIDFaults undoes every FailID.
+func (s *Server) ClearIDFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.idFaults)
+}
+
+// Put stores a document as if an earlier request had written it, without
+// counting a write.
+func (s *Server) Put(index, id string, source []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.docs[index] == nil {
+		s.docs[index] = map[string][]byte{}
+	}
+	s.docs[index][id] = append([]byte(nil), source...)
+}
+
+// Set runs f with the server's lock held, to change settings while
+// requests may arrive. f must not call the other methods.
+func (s *Server) Set(f func(s *Server)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f(s)
 }
 
-// doc returns the stored source of index/id.
-func (s *bulkServer) doc(index, id string) ([]byte, bool) {
+// Doc returns the stored source of index/id.
+func (s *Server) Doc(index, id string) ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.docs[index][id]
 	return d, ok
 }
 
-// stored counts the documents stored in all indices.
-func (s *bulkServer) stored() int {
+// Docs returns the documents of index by _id, a copy.
+func (s *Server) Docs(index string) map[string][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string][]byte, len(s.docs[index]))
+	for id, d := range s.docs[index] {
+		out[id] = d
+	}
+	return out
+}
+
+// Stored counts the documents stored in all indices.
+func (s *Server) Stored() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
@@ -128,8 +170,8 @@ func (s *bulkServer) stored() int {
 	return n
 }
 
-// writesOf returns index/_id → documents written, a copy.
-func (s *bulkServer) writesOf() map[string]int {
+// Writes returns index/_id → documents written, a copy.
+func (s *Server) Writes() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[string]int, len(s.writes))
@@ -139,28 +181,30 @@ func (s *bulkServer) writesOf() map[string]int {
 	return out
 }
 
-func (s *bulkServer) status(code int) int {
+// ItemStatus returns how many items were answered with code.
+func (s *Server) ItemStatus(code int) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.statuses[code]
 }
 
-func (s *bulkServer) seen() []bulkRequest {
+// Requests returns the requests seen so far, in order.
+func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]bulkRequest(nil), s.requests...)
+	return append([]Request(nil), s.requests...)
 }
 
-func (s *bulkServer) handle(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	req := bulkRequest{header: r.Header.Clone(), query: r.URL.RawQuery}
+	req := Request{Header: r.Header.Clone(), Query: r.URL.RawQuery}
 	status, resp := s.serve(r, body, &req)
-	req.status = status
+	req.Status = status
 	s.requests = append(s.requests, req)
 
 	w.Header().Set("Content-Type", "application/json")
@@ -177,7 +221,7 @@ func (s *bulkServer) handle(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve checks one request and applies it; s.mu is held.
-func (s *bulkServer) serve(r *http.Request, body []byte, req *bulkRequest) (int, map[string]any) {
+func (s *Server) serve(r *http.Request, body []byte, req *Request) (int, map[string]any) {
 	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/_bulk") {
 		return 405, errorBody("illegal_argument_exception", "only POST /_bulk is served")
 	}
@@ -197,7 +241,7 @@ func (s *bulkServer) serve(r *http.Request, body []byte, req *bulkRequest) (int,
 			return 400, errorBody("parse_exception", "bad gzip body")
 		}
 	}
-	req.body = body
+	req.Body = body
 	if len(s.nextRequests) > 0 {
 		f := s.nextRequests[0]
 		s.nextRequests = s.nextRequests[1:]
@@ -207,9 +251,9 @@ func (s *bulkServer) serve(r *http.Request, body []byte, req *bulkRequest) (int,
 		}
 		return f.status, resp
 	}
-	if s.maxBytes > 0 && len(body) > s.maxBytes {
+	if s.MaxBytes > 0 && len(body) > s.MaxBytes {
 		return 413, errorBody("content_too_long_exception",
-			fmt.Sprintf("request of %d bytes is above %d", len(body), s.maxBytes))
+			fmt.Sprintf("request of %d bytes is above %d", len(body), s.MaxBytes))
 	}
 	if len(body) == 0 || body[len(body)-1] != '\n' {
 		return 400, errorBody("illegal_argument_exception",
@@ -219,7 +263,7 @@ func (s *bulkServer) serve(r *http.Request, body []byte, req *bulkRequest) (int,
 	if err != nil {
 		return 400, errorBody("illegal_argument_exception", err.Error())
 	}
-	req.items = len(ops)
+	req.Items = len(ops)
 
 	items := make([]map[string]any, len(ops))
 	failed := false
@@ -235,14 +279,14 @@ func (s *bulkServer) serve(r *http.Request, body []byte, req *bulkRequest) (int,
 		map[string]any{"took": 3, "errors": failed, "items": items})
 }
 
-func (s *bulkServer) checkAuth(r *http.Request) (int, map[string]any) {
+func (s *Server) checkAuth(r *http.Request) (int, map[string]any) {
 	got := r.Header.Get("Authorization")
 	var want string
 	switch {
-	case s.apiKey != "":
-		want = "ApiKey " + s.apiKey
-	case s.username != "":
-		want = "Basic " + base64.StdEncoding.EncodeToString([]byte(s.username+":"+s.password))
+	case s.APIKey != "":
+		want = "ApiKey " + s.APIKey
+	case s.Username != "":
+		want = "Basic " + base64.StdEncoding.EncodeToString([]byte(s.Username+":"+s.Password))
 	default:
 		return 0, nil
 	}
@@ -297,7 +341,7 @@ func parseBulk(body []byte) ([]bulkOp, error) {
 }
 
 // apply runs one operation and returns its item; s.mu is held.
-func (s *bulkServer) apply(op bulkOp) map[string]any {
+func (s *Server) apply(op bulkOp) map[string]any {
 	item := map[string]any{"_index": op.index, "_id": op.id}
 	fail := func(status int, typ, reason string) map[string]any {
 		item["status"] = status
@@ -312,11 +356,11 @@ func (s *bulkServer) apply(op bulkOp) map[string]any {
 	if f, ok := s.idFaults[op.id]; ok {
 		return fail(f.status, f.typ, "scripted failure of "+op.id)
 	}
-	if op.badJSON || (s.badIDSuffix != "" && strings.HasSuffix(op.id, s.badIDSuffix)) {
+	if op.badJSON || (s.BadIDSuffix != "" && strings.HasSuffix(op.id, s.BadIDSuffix)) {
 		return fail(400, "document_parsing_exception",
 			"[1:42] failed to parse field [outcome.result] of type [long] in document with id '"+op.id+"'")
 	}
-	if s.dataStreams[op.index] {
+	if s.DataStreams[op.index] {
 		if op.action != "create" {
 			return fail(400, "illegal_argument_exception",
 				"only write ops with an op_type of create are allowed in data streams")

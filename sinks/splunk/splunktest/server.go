@@ -1,47 +1,60 @@
-package splunk
+// Package splunktest provides a fake Splunk HTTP Event Collector for
+// tests, in the manner of net/http/httptest. It is not for production use.
+package splunktest
 
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// hecServer is a fake Splunk HTTP Event Collector that checks the protocol
-// of the sink spec §1.1 and follows a programmable fault plan (§5.2). A
-// request it rejects keeps none of its events, as Splunk does.
-type hecServer struct {
-	srv   *httptest.Server
-	token string
+// Server is a fake Splunk HTTP Event Collector for tests. It checks the
+// protocol of the sink spec §1.1 and follows a programmable fault plan
+// (§5.2). A request it rejects keeps none of its events, as Splunk does.
+// It is safe for concurrent use.
+type Server struct {
+	// URL is the base URL of the collector, http://127.0.0.1:port or
+	// https://... for NewTLSServer.
+	URL string
+	// Token is the HEC token the server requires.
+	Token string
+
+	srv *httptest.Server
 
 	mu sync.Mutex
-	// Everything below is guarded by mu.
-	maxBodyBytes  int             // 413 above this many bytes as sent; 0 = no cap
-	maxEventBytes int             // 400 code 6 for an envelope above this; 0 = no cap
-	indexes       map[string]bool // allowed indexes; nil = any
-	busy          int             // the next busy event requests get 503 code 9
-	tooMany       int             // the next tooMany event requests get 429
-	retryAfter    string          // Retry-After of the 429s
-	internal      int             // the next internal event requests get 500 code 8
-	drop          int             // the next drop requests are kept, then the connection is cut
-	bad           map[string]bool // uuids rejected with 400 code 6
-	ack           bool            // indexer acknowledgement on
-	ackDelay      time.Duration   // an ackId turns true this long after the request
-	ackAfterPolls int             // ... and after it was answered false this many times
-	ackLost       bool            // acks never turn true
-	channels      map[string]*channel
-	requests      []request
-	envelopes     []envelope
-	byUUID        map[string]int // uuid → times stored
-	ackPolls      int
+	// The fault knobs below are guarded by mu: set them inside Do.
+	MaxBodyBytes  int             // 413 above this many bytes as sent; 0 = no cap
+	MaxEventBytes int             // 400 code 6 for an envelope above this; 0 = no cap
+	Indexes       map[string]bool // allowed indexes; nil = any
+	Busy          int             // the next Busy event requests get 503 code 9
+	TooMany       int             // the next TooMany event requests get 429
+	RetryAfter    string          // Retry-After of the 429s
+	Internal      int             // the next Internal event requests get 500 code 8
+	Drop          int             // the next Drop requests are kept, then the connection is cut
+	Bad           map[string]bool // uuids rejected with 400 code 6
+	Ack           bool            // indexer acknowledgement on
+	AckDelay      time.Duration   // an ackId turns true this long after the request
+	AckAfterPolls int             // ... and after it was answered false this many times
+	AckLost       bool            // acks never turn true
+
+	// What the server received, also guarded by mu; read it through the
+	// accessors.
+	channels  map[string]*channel
+	requests  []Request
+	envelopes []Envelope
+	byUUID    map[string]int // uuid → times stored
+	ackPolls  int
 }
 
 // channel is a request channel's ack state.
@@ -56,17 +69,17 @@ type pendingAck struct {
 	polls   int // answered false so far
 }
 
-// request is what the server saw of one event request.
-type request struct {
-	header http.Header
-	gzip   bool
-	bytes  int // body size as sent
-	events int
-	status int
+// Request is what the server saw of one event request.
+type Request struct {
+	Header http.Header
+	Gzip   bool // the body was gzip-compressed
+	Bytes  int  // body size as sent
+	Events int  // envelopes it carried
+	Status int  // the HTTP status answered; 0 when the connection was cut
 }
 
-// envelope is one stored HEC envelope.
-type envelope struct {
+// Envelope is one stored HEC envelope.
+type Envelope struct {
 	Time       json.RawMessage `json:"time"`
 	Host       string          `json:"host"`
 	Source     string          `json:"source"`
@@ -84,17 +97,27 @@ type hecError struct {
 	invalid int // -1 for none
 }
 
-func newHECServer(t testing.TB, token string) *hecServer {
+// guidRE matches the GUID shape Splunk requires of a channel.
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// NewServer starts a fake collector on 127.0.0.1 that takes token; it is
+// closed when the test ends.
+func NewServer(t testing.TB, token string) *Server {
 	t.Helper()
-	return startHECServer(t, token, false)
+	return start(t, token, false)
 }
 
-// startHECServer starts the fake, on HTTPS with httptest's certificate
-// when tls is set.
-func startHECServer(t testing.TB, token string, tls bool) *hecServer {
+// NewTLSServer is NewServer on HTTPS with httptest's certificate; see
+// Certificate.
+func NewTLSServer(t testing.TB, token string) *Server {
 	t.Helper()
-	s := &hecServer{
-		token: token, bad: map[string]bool{}, channels: map[string]*channel{}, byUUID: map[string]int{},
+	return start(t, token, true)
+}
+
+func start(t testing.TB, token string, tls bool) *Server {
+	t.Helper()
+	s := &Server{
+		Token: token, Bad: map[string]bool{}, channels: map[string]*channel{}, byUUID: map[string]int{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /services/collector/event", s.handleEvent)
@@ -107,19 +130,70 @@ func startHECServer(t testing.TB, token string, tls bool) *hecServer {
 	} else {
 		s.srv = httptest.NewServer(mux)
 	}
+	s.URL = s.srv.URL
 	t.Cleanup(s.srv.Close)
 	return s
 }
 
-// do runs f with the server's state locked, to program faults or read what
-// it stored.
-func (s *hecServer) do(f func(s *hecServer)) {
+// Close shuts the server down; later requests fail to connect.
+func (s *Server) Close() { s.srv.Close() }
+
+// Certificate returns the certificate of a NewTLSServer, nil otherwise.
+func (s *Server) Certificate() *x509.Certificate { return s.srv.Certificate() }
+
+// Do runs f with the server's lock held, to set fault knobs together. f
+// must not call the accessors below, which take the lock too.
+func (s *Server) Do(f func(s *Server)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f(s)
 }
 
-func (s *hecServer) handleEvent(w http.ResponseWriter, r *http.Request) {
+// Requests returns the event requests seen so far, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Envelopes returns the envelopes stored so far, in order.
+func (s *Server) Envelopes() []Envelope {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Envelope(nil), s.envelopes...)
+}
+
+// Stored returns how many times each event uuid was stored, a copy.
+func (s *Server) Stored() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.byUUID))
+	for k, v := range s.byUUID {
+		out[k] = v
+	}
+	return out
+}
+
+// AckPolls returns how many requests /services/collector/ack answered.
+func (s *Server) AckPolls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ackPolls
+}
+
+// Channel returns how many ackIds a request channel was given and how many
+// of them have not yet been reported true.
+func (s *Server) Channel(ch string) (ackIDs int64, pending int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.channels[ch]
+	if c == nil {
+		return 0, 0
+	}
+	return c.next, len(c.pending)
+}
+
+func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	if e := s.auth(r); e != nil {
 		s.reply(w, e, nil)
 		return
@@ -131,12 +205,14 @@ func (s *hecServer) handleEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	req := request{header: r.Header.Clone(), bytes: len(raw), gzip: r.Header.Get("Content-Encoding") == "gzip"}
+	req := Request{
+		Header: r.Header.Clone(), Bytes: len(raw), Gzip: r.Header.Get("Content-Encoding") == "gzip",
+	}
 	e, envs := s.accept(r, raw)
-	req.events = len(envs)
-	if e == nil && s.drop > 0 {
+	req.Events = len(envs)
+	if e == nil && s.Drop > 0 {
 		// The ambiguous outcome: kept, but the client never hears.
-		s.drop--
+		s.Drop--
 		s.store(envs)
 		s.requests = append(s.requests, req)
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
@@ -148,32 +224,32 @@ func (s *hecServer) handleEvent(w http.ResponseWriter, r *http.Request) {
 	if e == nil {
 		s.store(envs)
 		ok = map[string]any{"text": "Success", "code": 0}
-		if s.ack {
+		if s.Ack {
 			ok["ackId"] = s.newAckID(channelOf(r))
 		}
 	}
-	req.status = s.reply(w, e, ok)
+	req.Status = s.reply(w, e, ok)
 	s.requests = append(s.requests, req)
 }
 
 // accept checks an event request and returns its envelopes, or why it is
 // rejected. The caller holds mu.
-func (s *hecServer) accept(r *http.Request, raw []byte) (*hecError, []envelope) {
+func (s *Server) accept(r *http.Request, raw []byte) (*hecError, []Envelope) {
 	switch {
-	case s.busy > 0:
-		s.busy--
+	case s.Busy > 0:
+		s.Busy--
 		return &hecError{http.StatusServiceUnavailable, 9, "Server is busy", -1}, nil
-	case s.tooMany > 0:
-		s.tooMany--
+	case s.TooMany > 0:
+		s.TooMany--
 		return &hecError{http.StatusTooManyRequests, 26, "Queue at capacity", -1}, nil
-	case s.internal > 0:
-		s.internal--
+	case s.Internal > 0:
+		s.Internal--
 		return &hecError{http.StatusInternalServerError, 8, "Internal server error", -1}, nil
-	case s.maxBodyBytes > 0 && len(raw) > s.maxBodyBytes:
+	case s.MaxBodyBytes > 0 && len(raw) > s.MaxBodyBytes:
 		return &hecError{http.StatusRequestEntityTooLarge, -1,
-			fmt.Sprintf("Content-Length of %d too large (maximum is %d)", len(raw), s.maxBodyBytes), -1}, nil
+			fmt.Sprintf("Content-Length of %d too large (maximum is %d)", len(raw), s.MaxBodyBytes), -1}, nil
 	}
-	if s.ack {
+	if s.Ack {
 		switch ch := channelOf(r); {
 		case ch == "":
 			return &hecError{http.StatusBadRequest, 10, "Data channel is missing", -1}, nil
@@ -208,7 +284,7 @@ func decodeBody(r *http.Request, raw []byte) ([]byte, *hecError) {
 }
 
 // parse reads concatenated envelopes and checks each. The caller holds mu.
-func (s *hecServer) parse(body []byte) (*hecError, []envelope) {
+func (s *Server) parse(body []byte) (*hecError, []Envelope) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return &hecError{http.StatusBadRequest, 5, "No data", -1}, nil
@@ -217,7 +293,7 @@ func (s *hecServer) parse(body []byte) (*hecError, []envelope) {
 		return &hecError{http.StatusBadRequest, 6, "Invalid data format", 0}, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	var envs []envelope
+	var envs []Envelope
 	for i := 0; dec.More(); i++ {
 		var rawEnv json.RawMessage
 		if err := dec.Decode(&rawEnv); err != nil {
@@ -234,14 +310,14 @@ func (s *hecServer) parse(body []byte) (*hecError, []envelope) {
 
 // check validates one envelope, the i-th of its request. The caller holds
 // mu.
-func (s *hecServer) check(raw json.RawMessage, i int) (envelope, *hecError) {
+func (s *Server) check(raw json.RawMessage, i int) (Envelope, *hecError) {
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &keys); err != nil {
-		return envelope{}, &hecError{http.StatusBadRequest, 6, "Invalid data format", i}
+		return Envelope{}, &hecError{http.StatusBadRequest, 6, "Invalid data format", i}
 	}
-	var env envelope
+	var env Envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return envelope{}, &hecError{http.StatusBadRequest, 6, "Invalid data format", i}
+		return Envelope{}, &hecError{http.StatusBadRequest, 6, "Invalid data format", i}
 	}
 	ev, ok := keys["event"]
 	switch {
@@ -249,11 +325,11 @@ func (s *hecServer) check(raw json.RawMessage, i int) (envelope, *hecError) {
 		return env, &hecError{http.StatusBadRequest, 12, "Event field is required", i}
 	case string(ev) == `""` || string(ev) == "null":
 		return env, &hecError{http.StatusBadRequest, 13, "Event field cannot be blank", i}
-	case s.maxEventBytes > 0 && len(raw) > s.maxEventBytes:
+	case s.MaxEventBytes > 0 && len(raw) > s.MaxEventBytes:
 		return env, &hecError{http.StatusBadRequest, 6, "Invalid data format", i}
-	case s.bad[eventUUID(ev)]:
+	case s.Bad[eventUUID(ev)]:
 		return env, &hecError{http.StatusBadRequest, 6, "Invalid data format", i}
-	case s.indexes != nil && env.Index != "" && !s.indexes[env.Index]:
+	case s.Indexes != nil && env.Index != "" && !s.Indexes[env.Index]:
 		return env, &hecError{http.StatusBadRequest, 7, "Incorrect index", i}
 	case !flatFields(env.Fields):
 		return env, &hecError{http.StatusBadRequest, 15, "Error in handling indexed fields", i}
@@ -294,7 +370,7 @@ func flatFields(raw json.RawMessage) bool {
 }
 
 // store keeps accepted envelopes. The caller holds mu.
-func (s *hecServer) store(envs []envelope) {
+func (s *Server) store(envs []Envelope) {
 	for _, env := range envs {
 		s.envelopes = append(s.envelopes, env)
 		s.byUUID[eventUUID(env.Event)]++
@@ -302,7 +378,7 @@ func (s *hecServer) store(envs []envelope) {
 }
 
 // newAckID hands out the channel's next ackId. The caller holds mu.
-func (s *hecServer) newAckID(ch string) int64 {
+func (s *Server) newAckID(ch string) int64 {
 	c := s.channels[ch]
 	if c == nil {
 		c = &channel{pending: map[int64]*pendingAck{}}
@@ -310,11 +386,11 @@ func (s *hecServer) newAckID(ch string) int64 {
 	}
 	id := c.next
 	c.next++
-	c.pending[id] = &pendingAck{readyAt: time.Now().Add(s.ackDelay)}
+	c.pending[id] = &pendingAck{readyAt: time.Now().Add(s.AckDelay)}
 	return id
 }
 
-func (s *hecServer) handleAck(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAck(w http.ResponseWriter, r *http.Request) {
 	if e := s.auth(r); e != nil {
 		s.reply(w, e, nil)
 		return
@@ -324,7 +400,7 @@ func (s *hecServer) handleAck(w http.ResponseWriter, r *http.Request) {
 	s.ackPolls++
 	ch := channelOf(r)
 	switch {
-	case !s.ack:
+	case !s.Ack:
 		s.reply(w, &hecError{http.StatusBadRequest, 14, "ACK is disabled", -1}, nil)
 		return
 	case ch == "":
@@ -343,14 +419,14 @@ func (s *hecServer) handleAck(w http.ResponseWriter, r *http.Request) {
 	for _, id := range q.Acks {
 		key := fmt.Sprint(id)
 		out[key] = false
-		if c == nil || s.ackLost {
+		if c == nil || s.AckLost {
 			continue
 		}
 		p := c.pending[id]
 		if p == nil {
 			continue
 		}
-		if p.polls < s.ackAfterPolls || time.Now().Before(p.readyAt) {
+		if p.polls < s.AckAfterPolls || time.Now().Before(p.readyAt) {
 			p.polls++
 			continue
 		}
@@ -360,9 +436,9 @@ func (s *hecServer) handleAck(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, nil, map[string]any{"acks": out})
 }
 
-func (s *hecServer) handleHealth(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	busy := s.busy > 0
+	busy := s.Busy > 0
 	s.mu.Unlock()
 	if busy {
 		s.reply(w, &hecError{http.StatusServiceUnavailable, 18, "HEC is unhealthy, queues are full", -1}, nil)
@@ -373,7 +449,7 @@ func (s *hecServer) handleHealth(w http.ResponseWriter, r *http.Request) {
 
 // auth checks "Authorization: Splunk <token>" or Basic auth with the token
 // as the password.
-func (s *hecServer) auth(r *http.Request) *hecError {
+func (s *Server) auth(r *http.Request) *hecError {
 	h := r.Header.Get("Authorization")
 	var got string
 	switch {
@@ -390,15 +466,15 @@ func (s *hecServer) auth(r *http.Request) *hecError {
 	default:
 		return &hecError{http.StatusUnauthorized, 3, "Invalid authorization", -1}
 	}
-	if got != s.token {
+	if got != s.Token {
 		return &hecError{http.StatusForbidden, 4, "Invalid token", -1}
 	}
 	return nil
 }
 
 // reply writes an error or a success body and returns the status. It reads
-// s.retryAfter only for a 429, which is decided with mu held.
-func (s *hecServer) reply(w http.ResponseWriter, e *hecError, ok map[string]any) int {
+// s.RetryAfter only for a 429, which is decided with mu held.
+func (s *Server) reply(w http.ResponseWriter, e *hecError, ok map[string]any) int {
 	status, body := http.StatusOK, ok
 	if e != nil {
 		status, body = e.status, map[string]any{"text": e.text}
@@ -408,8 +484,8 @@ func (s *hecServer) reply(w http.ResponseWriter, e *hecError, ok map[string]any)
 		if e.invalid >= 0 {
 			body["invalid-event-number"] = e.invalid
 		}
-		if status == http.StatusTooManyRequests && s.retryAfter != "" {
-			w.Header().Set("Retry-After", s.retryAfter)
+		if status == http.StatusTooManyRequests && s.RetryAfter != "" {
+			w.Header().Set("Retry-After", s.RetryAfter)
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
