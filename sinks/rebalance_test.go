@@ -84,4 +84,3 @@ func TestRebalanceDropsNothing(t *testing.T) {
 		t.Error("one member delivered nothing: no rebalance was exercised")
 	}
 }
-
