@@ -28,8 +28,8 @@ test: vet
 
 # Short fuzzing of every parser of outside input.
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzConvert -fuzztime 30s ./schema
-	$(GO) test -run XXX -fuzz FuzzEnvelope -fuzztime 30s ./ingest
+	$(GO) test -run XXX -fuzz FuzzConvert -fuzztime 30s -fuzzminimizetime 5s ./schema
+	$(GO) test -run XXX -fuzz FuzzEnvelope -fuzztime 30s -fuzzminimizetime 5s ./ingest
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./schema ./ingest ./bench
