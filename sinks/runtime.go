@@ -304,6 +304,14 @@ func (s *Sink) deliver(ctx context.Context, batch []Event) (congested bool) {
 			s.failingSince.Store(0)
 			return congested
 		}
+		if len(retry) < len(pending) {
+			// The round made progress (some events delivered or rejected
+			// for good, as when Splunk names one bad event and takes none):
+			// it does not count against the attempts, or a batch with
+			// several bad events would run out and dead-letter good ones.
+			attempt--
+			bo.Reset()
+		}
 		congested = true
 		msg := lastErr.Error()
 		s.lastErr.Store(&msg)

@@ -448,3 +448,47 @@ func TestHealthReflectsFailingDestination(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// oneBadAtATime acts like Splunk's code 6: when a batch holds bad events it
+// names the first as invalid and takes none of the others.
+type oneBadAtATime struct{ *recorder }
+
+func (d oneBadAtATime) Deliver(ctx context.Context, batch []Event) []error {
+	errs := make([]error, len(batch))
+	for i, ev := range batch {
+		if strings.HasSuffix(ev.UUID, "a") || strings.HasSuffix(ev.UUID, "b") {
+			for j := range errs {
+				errs[j] = errors.New("503 resend the rest")
+			}
+			errs[i] = Permanent(errors.New("400 code 6 invalid event"))
+			return errs
+		}
+	}
+	return d.recorder.Deliver(ctx, batch)
+}
+
+// TestRoundsWithProgressDoNotUseUpAttempts: a batch with more bad events
+// than retry attempts still delivers every good event.
+func TestRoundsWithProgressDoNotUseUpAttempts(t *testing.T) {
+	kc, events := sinktest.Cluster(t, 60)
+	bad := 0
+	for _, ev := range events {
+		if u := sinktest.UUID(ev); strings.HasSuffix(u, "a") || strings.HasSuffix(u, "b") {
+			bad++
+		}
+	}
+	cfg := sinkConfig("progress")
+	cfg.Batch.MaxEvents = 60
+	cfg.Batch.MaxAge = time.Second
+	cfg.Retry = RetryConfig{Initial: time.Millisecond, Max: 5 * time.Millisecond, Attempts: 2}
+	dest := newRecorder()
+	run(t, kc, cfg, oneBadAtATime{dest}, prometheus.NewRegistry(), func() bool {
+		return sinktest.Committed(t, kc, "hookbridge-sink-progress") == int64(len(events))
+	})
+	if bad < 3 {
+		t.Fatalf("only %d bad events; the test needs more than the 2 attempts", bad)
+	}
+	if dest.count() != len(events)-bad {
+		t.Fatalf("delivered %d good events, want %d (bad: %d)", dest.count(), len(events)-bad, bad)
+	}
+}
