@@ -23,7 +23,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), sinkCmd(), replayCmd(), consumeCmd(), brokerCmd(), schemaCmd(), versionCmd())
+	root.AddCommand(serveCmd(), sinkCmd(), replayCmd(), consumeCmd(), benchCmd(), brokerCmd(), schemaCmd(), versionCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "hookbridge:", err)
 		os.Exit(1)

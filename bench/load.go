@@ -1,0 +1,315 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/valyala/fasthttp"
+)
+
+// LoadConfig describes a load run against any HTTP endpoint that takes Okta
+// event hook deliveries.
+type LoadConfig struct {
+	URL string
+	// AuthHeader and Secret are sent with every request.
+	AuthHeader, Secret string
+	// Connections is how many keep-alive connections send at once.
+	Connections int
+	// Rate, when above 0, runs an open loop at this many requests per
+	// second; latency then counts from each request's intended send time, so
+	// queueing is not hidden. 0 runs a closed loop: each connection sends
+	// as soon as its previous request is answered.
+	Rate float64
+	// Events per delivery.
+	Events int
+	// Warmup is run first and not recorded; Duration is measured.
+	Warmup, Duration time.Duration
+	// DuplicateRatio is the share of requests that resend an earlier
+	// delivery, as Okta's retries do.
+	DuplicateRatio float64
+	Seed           uint64
+	// Timeout bounds one request; default 10s.
+	Timeout time.Duration
+	// Progress, when set, gets a status line every second.
+	Progress io.Writer
+	// OnAck, when set, is called with the uuids of every delivery answered
+	// 200 during the measured part, and the time it was sent.
+	OnAck func(uuids []string, sent time.Time)
+}
+
+// Latency holds percentiles in milliseconds.
+type Latency struct {
+	P50  float64 `json:"p50_ms"`
+	P90  float64 `json:"p90_ms"`
+	P99  float64 `json:"p99_ms"`
+	P999 float64 `json:"p99_9_ms"`
+	Max  float64 `json:"max_ms"`
+}
+
+// Result is what a run measured.
+type Result struct {
+	Mode           string         `json:"mode"`
+	URL            string         `json:"url"`
+	Connections    int            `json:"connections"`
+	TargetRate     float64        `json:"target_rate,omitempty"`
+	EventsPerReq   int            `json:"events_per_request"`
+	Seconds        float64        `json:"seconds"`
+	Requests       int64          `json:"requests"`
+	Events         int64          `json:"events"`
+	Bytes          int64          `json:"bytes"`
+	Errors         int64          `json:"errors"`
+	Status         map[int]int64  `json:"status"`
+	RequestsPerSec float64        `json:"requests_per_sec"`
+	EventsPerSec   float64        `json:"events_per_sec"`
+	MBPerSec       float64        `json:"mb_per_sec"`
+	Latency        Latency        `json:"latency"`
+	Extra          map[string]any `json:"extra,omitempty"`
+}
+
+// recorder collects results from the workers.
+type recorder struct {
+	measuring atomic.Bool
+	requests  atomic.Int64
+	events    atomic.Int64
+	bytes     atomic.Int64
+	errors    atomic.Int64
+
+	mu sync.Mutex
+	// hist and status are guarded by mu.
+	hist   *hdrhistogram.Histogram
+	status map[int]int64
+}
+
+func (r *recorder) record(status int, err error, latency time.Duration, events, bytes int) {
+	if !r.measuring.Load() {
+		return
+	}
+	r.requests.Add(1)
+	if err != nil {
+		r.errors.Add(1)
+		return
+	}
+	r.events.Add(int64(events))
+	r.bytes.Add(int64(bytes))
+	r.mu.Lock()
+	r.status[status]++
+	_ = r.hist.RecordValue(latency.Microseconds())
+	r.mu.Unlock()
+}
+
+// Run sends load as cfg says and returns what it measured. It stops early,
+// with what it has, when ctx ends.
+func Run(ctx context.Context, cfg LoadConfig) (*Result, error) {
+	if cfg.URL == "" || cfg.Connections < 1 || cfg.Events < 1 || cfg.Duration <= 0 {
+		return nil, errors.New("bench: url, connections (>= 1), events (>= 1) and duration (> 0) are required")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	rec := &recorder{hist: hdrhistogram.New(1, 60_000_000, 3), status: map[int]int64{}}
+	client := &fasthttp.Client{
+		MaxConnsPerHost: cfg.Connections, ReadTimeout: cfg.Timeout, WriteTimeout: cfg.Timeout,
+		MaxIdleConnDuration: time.Minute, NoDefaultUserAgentHeader: true,
+	}
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Warmup+cfg.Duration)
+	defer cancel()
+
+	var measuredFrom atomic.Int64
+	go func() {
+		select {
+		case <-time.After(cfg.Warmup):
+			measuredFrom.Store(time.Now().UnixNano())
+			rec.measuring.Store(true)
+		case <-runCtx.Done():
+		}
+	}()
+	stopProgress := progress(runCtx, cfg.Progress, rec)
+
+	var wg sync.WaitGroup
+	if cfg.Rate > 0 {
+		openLoop(runCtx, &cfg, client, rec, &wg)
+	} else {
+		for w := range cfg.Connections {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := newSender(&cfg, client, rec, uint64(w))
+				for runCtx.Err() == nil {
+					s.send(time.Now())
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	rec.measuring.Store(false)
+	stopProgress()
+
+	start := time.Unix(0, measuredFrom.Load())
+	if measuredFrom.Load() == 0 {
+		start = time.Now()
+	}
+	return rec.result(&cfg, time.Since(start)), nil
+}
+
+// openLoop schedules requests at the configured rate. Each request has an
+// intended send time; a request that waits for a free connection still
+// counts its latency from then.
+func openLoop(ctx context.Context, cfg *LoadConfig, client *fasthttp.Client, rec *recorder, wg *sync.WaitGroup) {
+	slots := make(chan time.Time, cfg.Connections*4)
+	for w := range cfg.Connections {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := newSender(cfg, client, rec, uint64(w))
+			for intended := range slots {
+				s.send(intended)
+			}
+		}()
+	}
+	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	next := time.Now()
+	for ctx.Err() == nil {
+		if d := time.Until(next); d > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(d):
+			}
+		}
+		select {
+		case slots <- next:
+		case <-ctx.Done():
+		}
+		next = next.Add(interval)
+	}
+	close(slots)
+}
+
+// sender owns one connection's requests and its body generator.
+type sender struct {
+	cfg    *LoadConfig
+	client *fasthttp.Client
+	rec    *recorder
+	gen    *Generator
+	rnd    *rand.Rand
+	req    *fasthttp.Request
+	resp   *fasthttp.Response
+	sent   [][]byte // earlier bodies, for duplicates
+}
+
+func newSender(cfg *LoadConfig, client *fasthttp.Client, rec *recorder, worker uint64) *sender {
+	s := &sender{
+		cfg: cfg, client: client, rec: rec,
+		gen: NewGenerator(cfg.Seed*1_000_003 + worker), rnd: rand.New(rand.NewPCG(cfg.Seed, worker)),
+		req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse(),
+	}
+	s.req.SetRequestURI(cfg.URL)
+	s.req.Header.SetMethod(fasthttp.MethodPost)
+	s.req.Header.SetContentType("application/json")
+	if cfg.AuthHeader != "" {
+		s.req.Header.Set(cfg.AuthHeader, cfg.Secret)
+	}
+	return s
+}
+
+// send posts one delivery (a fresh one, or a duplicate of an earlier one).
+func (s *sender) send(intended time.Time) {
+	var body []byte
+	var uuids []string
+	if len(s.sent) > 0 && s.rnd.Float64() < s.cfg.DuplicateRatio {
+		body = s.sent[s.rnd.IntN(len(s.sent))]
+	} else {
+		body, uuids = s.gen.Delivery(s.cfg.Events)
+		if s.cfg.DuplicateRatio > 0 && len(s.sent) < 256 {
+			s.sent = append(s.sent, body)
+		}
+	}
+	s.req.SetBodyRaw(body)
+	err := s.client.DoTimeout(s.req, s.resp, s.cfg.Timeout)
+	status := s.resp.StatusCode()
+	s.rec.record(status, err, time.Since(intended), s.cfg.Events, len(body))
+	if err == nil && status == fasthttp.StatusOK && uuids != nil && s.cfg.OnAck != nil &&
+		s.rec.measuring.Load() {
+		s.cfg.OnAck(uuids, intended)
+	}
+}
+
+func progress(ctx context.Context, w io.Writer, rec *recorder) func() {
+	if w == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		start := time.Now()
+		var lastReq, lastEv int64
+		for {
+			select {
+			case <-done:
+				fmt.Fprintln(w)
+				return
+			case <-ctx.Done():
+			case <-t.C:
+				req, ev := rec.requests.Load(), rec.events.Load()
+				rec.mu.Lock()
+				p99 := float64(rec.hist.ValueAtQuantile(99)) / 1000
+				st := fmt.Sprint(rec.status)
+				rec.mu.Unlock()
+				phase := "warm-up"
+				if rec.measuring.Load() {
+					phase = "measuring"
+				}
+				fmt.Fprintf(w, "\r%4.0fs %-9s %7d req/s %8d events/s p99 %7.2f ms status %s errors %d   ",
+					time.Since(start).Seconds(), phase, req-lastReq, ev-lastEv, p99, st, rec.errors.Load())
+				lastReq, lastEv = req, ev
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+func (r *recorder) result(cfg *LoadConfig, took time.Duration) *Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	secs := took.Seconds()
+	ms := func(q float64) float64 { return float64(r.hist.ValueAtQuantile(q)) / 1000 }
+	res := &Result{
+		Mode: "closed", URL: cfg.URL, Connections: cfg.Connections, EventsPerReq: cfg.Events,
+		Seconds: secs, Requests: r.requests.Load(), Events: r.events.Load(), Bytes: r.bytes.Load(),
+		Errors: r.errors.Load(), Status: r.status,
+		Latency: Latency{P50: ms(50), P90: ms(90), P99: ms(99), P999: ms(99.9),
+			Max: float64(r.hist.Max()) / 1000},
+	}
+	if cfg.Rate > 0 {
+		res.Mode, res.TargetRate = "open", cfg.Rate
+	}
+	if secs > 0 {
+		res.RequestsPerSec = float64(res.Requests) / secs
+		res.EventsPerSec = float64(res.Events) / secs
+		res.MBPerSec = float64(res.Bytes) / secs / 1e6
+	}
+	return res
+}
+
+// Table formats results as a plain-text table.
+func Table(results ...*Result) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%-6s %5s %6s %10s %11s %8s %8s %8s %8s %8s %s\n", "mode", "conns", "events",
+		"req/s", "events/s", "MB/s", "p50 ms", "p99 ms", "p99.9", "max ms", "status")
+	for _, r := range results {
+		fmt.Fprintf(&b, "%-6s %5d %6d %10.0f %11.0f %8.1f %8.2f %8.2f %8.2f %8.2f %v\n", r.Mode,
+			r.Connections, r.EventsPerReq, r.RequestsPerSec, r.EventsPerSec, r.MBPerSec,
+			r.Latency.P50, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Status)
+	}
+	return b.String()
+}

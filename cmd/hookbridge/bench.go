@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hookbridge/hookbridge/bench"
+)
+
+type benchFlags struct {
+	cfg           bench.LoadConfig
+	jsonOut       string
+	verifyBrokers string
+	verifyTopics  string
+	verifyWait    time.Duration
+}
+
+func benchCmd() *cobra.Command {
+	var f benchFlags
+	cmd := &cobra.Command{
+		Use:   "bench [--url URL] [--connections N | --rate R] [--events N] [--duration D]",
+		Short: "Send realistic Okta event hook traffic to an endpoint and measure it",
+		Long: "Generate realistic event hook deliveries (unique uuids, a mix of event types and\n" +
+			"shapes, 1-5 KB per event) and post them to any HTTP endpoint: a closed loop of\n" +
+			"keep-alive connections, or with --rate an open loop at a fixed request rate,\n" +
+			"where latency counts from each request's intended send time. Prints a progress\n" +
+			"line, then requests/s, events/s, MB/s, status counts and latency percentiles.\n" +
+			"With --verify-brokers it then reads Kafka and checks that every event of every\n" +
+			"delivery answered 200 is there, with its POST-to-visible latency.",
+		Example: "  hookbridge bench --url http://127.0.0.1:8080/hooks/okta --secret dev-secret --events 10 --duration 15s",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			f.cfg.Progress = cmd.ErrOrStderr()
+			return runBench(ctx, f, cmd)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.cfg.URL, "url", "http://127.0.0.1:8080/hooks/okta", "endpoint to post deliveries to")
+	fl.StringVar(&f.cfg.AuthHeader, "auth-header", "Authorization", "header carrying the secret")
+	fl.StringVar(&f.cfg.Secret, "secret", os.Getenv("HOOKBRIDGE_OKTA_SECRET"),
+		"secret value (default $HOOKBRIDGE_OKTA_SECRET)")
+	fl.IntVar(&f.cfg.Connections, "connections", 16, "keep-alive connections")
+	fl.Float64Var(&f.cfg.Rate, "rate", 0, "requests per second for an open loop (0: closed loop)")
+	fl.IntVar(&f.cfg.Events, "events", 10, "events per delivery")
+	fl.DurationVar(&f.cfg.Duration, "duration", 15*time.Second, "measured duration")
+	fl.DurationVar(&f.cfg.Warmup, "warmup", 3*time.Second, "unmeasured warm-up before it")
+	fl.Float64Var(&f.cfg.DuplicateRatio, "duplicates", 0, "share of requests resending an earlier delivery")
+	fl.Uint64Var(&f.cfg.Seed, "seed", 1, "seed of the event generator")
+	fl.StringVar(&f.jsonOut, "json", "", "also write the result as JSON to this file")
+	fl.StringVar(&f.verifyBrokers, "verify-brokers", "", "Kafka brokers to check acknowledged events in")
+	fl.StringVar(&f.verifyTopics, "verify-topics", "okta.events,okta.sessions", "topics to check")
+	fl.DurationVar(&f.verifyWait, "verify-wait", 30*time.Second, "how long to wait for the last events")
+	return cmd
+}
+
+func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
+	var v *verifier
+	if f.verifyBrokers != "" {
+		var err error
+		if v, err = newVerifier(ctx, strings.Split(f.verifyBrokers, ","), strings.Split(f.verifyTopics, ",")); err != nil {
+			return err
+		}
+		defer v.close()
+		f.cfg.OnAck = v.acked
+	}
+	res, err := bench.Run(ctx, f.cfg)
+	if err != nil {
+		return err
+	}
+	if v != nil {
+		res.Extra = v.report(f.verifyWait)
+	}
+	fmt.Fprint(cmd.OutOrStdout(), bench.Table(res))
+	if v != nil {
+		fmt.Fprintf(cmd.OutOrStdout(), "verify: acknowledged=%v found=%v missing=%v visible p50 %.1f ms p99 %.1f ms\n",
+			res.Extra["acknowledged"], res.Extra["found"], res.Extra["missing"],
+			res.Extra["visible_p50_ms"], res.Extra["visible_p99_ms"])
+	}
+	if f.jsonOut != "" {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(f.jsonOut, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", f.jsonOut, err)
+		}
+	}
+	if v != nil && res.Extra["missing"].(int) > 0 {
+		return fmt.Errorf("%d acknowledged events are missing from Kafka", res.Extra["missing"])
+	}
+	return nil
+}
+
+// verifier reads the topics during the run and matches the uuids it sees
+// with the acknowledged ones.
+type verifier struct {
+	cl     *kgo.Client
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu sync.Mutex
+	// sent maps each acknowledged uuid to when its delivery was sent; seen
+	// to when it became visible. Both guarded by mu.
+	sent map[string]time.Time
+	seen map[string]time.Time
+}
+
+func newVerifier(ctx context.Context, brokers, topics []string) (*verifier, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
+	if err != nil {
+		return nil, fmt.Errorf("verify: kafka client: %w", err)
+	}
+	// Settle the starting offsets before the load begins.
+	pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+	cl.PollFetches(pctx)
+	pcancel()
+	cctx, cancel := context.WithCancel(ctx)
+	v := &verifier{cl: cl, cancel: cancel, done: make(chan struct{}),
+		sent: map[string]time.Time{}, seen: map[string]time.Time{}}
+	go func() {
+		defer close(v.done)
+		for cctx.Err() == nil {
+			fs := cl.PollFetches(cctx)
+			now := time.Now()
+			v.mu.Lock()
+			fs.EachRecord(func(r *kgo.Record) {
+				if _, ok := v.seen[string(r.Key)]; !ok {
+					v.seen[string(r.Key)] = now
+				}
+			})
+			v.mu.Unlock()
+		}
+	}()
+	return v, nil
+}
+
+func (v *verifier) acked(uuids []string, sent time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, u := range uuids {
+		v.sent[u] = sent
+	}
+}
+
+// report waits up to wait for every acknowledged uuid, then counts.
+func (v *verifier) report(wait time.Duration) map[string]any {
+	deadline := time.Now().Add(wait)
+	for {
+		v.mu.Lock()
+		missing := 0
+		for u := range v.sent {
+			if _, ok := v.seen[u]; !ok {
+				missing++
+			}
+		}
+		v.mu.Unlock()
+		if missing == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	h := hdrhistogram.New(1, 600_000_000, 3)
+	missing := 0
+	for u, sent := range v.sent {
+		seen, ok := v.seen[u]
+		if !ok {
+			missing++
+			continue
+		}
+		_ = h.RecordValue(max(1, seen.Sub(sent).Microseconds()))
+	}
+	return map[string]any{
+		"acknowledged": len(v.sent), "found": len(v.sent) - missing, "missing": missing,
+		"visible_p50_ms": float64(h.ValueAtQuantile(50)) / 1000,
+		"visible_p99_ms": float64(h.ValueAtQuantile(99)) / 1000,
+	}
+}
+
+func (v *verifier) close() {
+	v.cancel()
+	<-v.done
+	v.cl.Close()
+}
