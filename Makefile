@@ -9,7 +9,7 @@ CONFIG    ?= deploy/examples/local.yaml
 
 export HOOKBRIDGE_OKTA_SECRET ?= dev-secret
 
-.PHONY: all build run test vet fuzz bench crosscheck clean
+.PHONY: all build run test vet fuzz bench microbench crosscheck clean
 
 all: build
 
@@ -31,7 +31,13 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzConvert -fuzztime 30s -fuzzminimizetime 5s ./schema
 	$(GO) test -run XXX -fuzz FuzzEnvelope -fuzztime 30s -fuzzminimizetime 5s ./ingest
 
+# The load suite: hookbridge and a development broker in processes of their
+# own, 1/10/50 events per delivery; results under bench/results/.
 bench:
+	bash bench/run.sh
+
+# Go benchmarks of every hot-path step.
+microbench:
 	$(GO) test -run XXX -bench . -benchmem ./schema ./ingest ./bench
 
 # Decodes records with an independent Avro implementation (python3-avro).

@@ -19,6 +19,18 @@ type Embedded struct {
 
 // StartEmbedded starts the development broker.
 func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+	return startEmbedded(cfg)
+}
+
+// StartDiscarding starts a development broker that acknowledges produced
+// records and throws them away, so that its memory stays flat during long
+// load tests. Nothing can be consumed from it.
+func StartDiscarding(cfg EmbeddedConfig) (*Embedded, error) {
+	cfg.DataDir = ""
+	return startEmbedded(cfg, kfake.BlackholeProduce())
+}
+
+func startEmbedded(cfg EmbeddedConfig, extra ...kfake.Opt) (*Embedded, error) {
 	host, portText, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("embedded broker listen address %q: %w", cfg.Listen, err)
@@ -41,7 +53,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		}
 		opts = append(opts, kfake.DataDir(cfg.DataDir), kfake.SyncWrites())
 	}
-	c, err := kfake.NewCluster(opts...)
+	c, err := kfake.NewCluster(append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded broker on %s: %w", cfg.Listen, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 func brokerCmd() *cobra.Command {
 	cfg := broker.Default().Embedded
+	var discard bool
 	cmd := &cobra.Command{
 		Use:   "broker [--listen ADDR] [--data-dir DIR]",
 		Short: "Run the embedded single-node Kafka broker on its own, for development",
@@ -22,12 +23,15 @@ func brokerCmd() *cobra.Command {
 			"replication. With --data-dir its log is fsynced per write and survives restarts.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := broker.StartEmbedded(cfg)
+			start, what := broker.StartEmbedded, fmt.Sprintf("data dir %q", cfg.DataDir)
+			if discard {
+				start, what = broker.StartDiscarding, "discarding produced records"
+			}
+			e, err := start(cfg)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "development broker listening on %s (data dir %q)\n",
-				e.Addr(), cfg.DataDir)
+			fmt.Fprintf(cmd.ErrOrStderr(), "development broker listening on %s (%s)\n", e.Addr(), what)
 			sig := make(chan os.Signal, 1)
 			signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 			<-sig
@@ -38,5 +42,7 @@ func brokerCmd() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on")
 	fl.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the broker's log; empty keeps it in memory")
+	fl.BoolVar(&discard, "discard", false,
+		"acknowledge produced records and drop them, for long load tests (nothing can be consumed)")
 	return cmd
 }

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The standard load suite behind `make bench`: hookbridge serve against the
+# development broker in a process of its own, then closed-loop runs of 1, 10
+# and 50 events per delivery, each checked against Kafka. Results go to
+# bench/results/ (one JSON per run, and summary.txt with the table and the
+# machine). Knobs: DURATION (15s), WARMUP (3s), CONNECTIONS (16), EVENTS
+# ("1 10 50").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-15s}
+WARMUP=${WARMUP:-3s}
+CONNECTIONS=${CONNECTIONS:-16}
+EVENTS=${EVENTS:-"1 10 50"}
+out=bench/results
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+kport=$(port) hport=$(port) oport=$(port)
+
+echo "bench: building" >&2
+go build -o "$tmp/hookbridge" ./cmd/hookbridge
+bin=$tmp/hookbridge
+
+"$bin" broker --listen "127.0.0.1:$kport" --data-dir "" 2>"$tmp/broker.log" &
+pids+=($!)
+cat >"$tmp/bench.yaml" <<YAML
+server:
+  listen: 127.0.0.1:$hport
+  max_in_flight: 1024
+sources:
+  - name: okta
+    path: /hooks/okta
+    secrets: [{env: HOOKBRIDGE_BENCH_SECRET}]
+routing:
+  rules:
+    - match: "user.session.*"
+      topic: okta.sessions
+kafka:
+  brokers: [127.0.0.1:$kport]
+  topics: {partitions: 3}
+spool:
+  dir: $tmp/spool
+ops:
+  listen: 127.0.0.1:$oport
+log:
+  level: warn
+  format: json
+YAML
+export HOOKBRIDGE_BENCH_SECRET=bench-secret
+for _ in $(seq 1 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$kport") 2>/dev/null && break
+	sleep 0.1
+done
+"$bin" serve --config "$tmp/bench.yaml" 2>"$tmp/serve.log" &
+serve_pid=$!
+pids+=($serve_pid)
+for _ in $(seq 1 300); do
+	curl -fs "http://127.0.0.1:$oport/readyz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+curl -fs "http://127.0.0.1:$oport/readyz" >/dev/null || { cat "$tmp/serve.log" >&2; exit 1; }
+
+mkdir -p "$out"
+summary=$out/summary.txt
+{
+	echo "hookbridge load suite, $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"\
+		"$(free -g | awk '/Mem:/{print $2}') GiB; $(go version | cut -d' ' -f3)"
+	echo "load generator, hookbridge and the development broker share the machine;"\
+		"closed loop, $CONNECTIONS connections, $WARMUP warm-up, $DURATION measured"
+	echo
+} >"$summary"
+for e in $EVENTS; do
+	echo "bench: $e events per delivery" >&2
+	"$bin" bench --url "http://127.0.0.1:$hport/hooks/okta" --secret "$HOOKBRIDGE_BENCH_SECRET" \
+		--events "$e" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
+		--verify-brokers "127.0.0.1:$kport" --json "$out/closed-$e.json" | tee "$tmp/run-$e.txt"
+done
+{
+	head -1 "$tmp/run-$(echo "$EVENTS" | cut -d' ' -f1).txt"
+	for e in $EVENTS; do sed -n 2p "$tmp/run-$e.txt"; done
+	echo
+	for e in $EVENTS; do grep '^verify:' "$tmp/run-$e.txt" | sed "s/^/events=$e /"; done
+	echo
+	echo "hookbridge peak RSS: $(grep VmHWM /proc/$serve_pid/status | awk '{print $2/1024 " MiB"}')"
+} >>"$summary"
+cat "$summary"
