@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,5 +115,26 @@ func TestDuplicatesResendEarlierDeliveries(t *testing.T) {
 	seen.Range(func(any, any) bool { unique++; return true })
 	if int64(unique) >= 2*served.Load() || res.Requests == 0 {
 		t.Errorf("%d unique uuids in %d requests of 2 events: no duplicates were sent", unique, served.Load())
+	}
+}
+
+func TestReadProcOfItself(t *testing.T) {
+	before, err := ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now().Add(200 * time.Millisecond)
+	for time.Now().Before(end) {
+	}
+	after, err := ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := after.Since(before, 200*time.Millisecond)
+	if d.CPUSeconds <= 0 || after.PeakRSSMiB <= 1 {
+		t.Fatalf("stats %+v after %+v", d, after)
+	}
+	if _, err := ReadProc(-1); err == nil {
+		t.Fatal("a missing process gave no error")
 	}
 }

@@ -82,13 +82,14 @@ for e in $EVENTS; do
 	echo "bench: $e events per delivery" >&2
 	"$bin" bench --url "http://127.0.0.1:$hport/hooks/okta" --secret "$HOOKBRIDGE_BENCH_SECRET" \
 		--events "$e" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
-		--verify-brokers "127.0.0.1:$kport" --json "$out/closed-$e.json" | tee "$tmp/run-$e.txt"
+		--verify-brokers "127.0.0.1:$kport" --pid "$serve_pid" --json "$out/closed-$e.json" |
+		tee "$tmp/run-$e.txt"
 done
 {
 	head -1 "$tmp/run-$(echo "$EVENTS" | cut -d' ' -f1).txt"
 	for e in $EVENTS; do sed -n 2p "$tmp/run-$e.txt"; done
 	echo
-	for e in $EVENTS; do grep '^verify:' "$tmp/run-$e.txt" | sed "s/^/events=$e /"; done
+	for e in $EVENTS; do grep -E '^(verify|target)' "$tmp/run-$e.txt" | sed "s/^/events=$e /"; done
 	echo
 	echo "hookbridge peak RSS: $(grep VmHWM /proc/$serve_pid/status | awk '{print $2/1024 " MiB"}')"
 } >>"$summary"

@@ -24,6 +24,7 @@ type benchFlags struct {
 	verifyBrokers string
 	verifyTopics  string
 	verifyWait    time.Duration
+	pid           int
 }
 
 func benchCmd() *cobra.Command {
@@ -60,6 +61,7 @@ func benchCmd() *cobra.Command {
 	fl.Float64Var(&f.cfg.DuplicateRatio, "duplicates", 0, "share of requests resending an earlier delivery")
 	fl.Uint64Var(&f.cfg.Seed, "seed", 1, "seed of the event generator")
 	fl.StringVar(&f.jsonOut, "json", "", "also write the result as JSON to this file")
+	fl.IntVar(&f.pid, "pid", 0, "also report the CPU use and peak memory of this process (the target)")
 	fl.StringVar(&f.verifyBrokers, "verify-brokers", "", "Kafka brokers to check acknowledged events in")
 	fl.StringVar(&f.verifyTopics, "verify-topics", "okta.events,okta.sessions", "topics to check")
 	fl.DurationVar(&f.verifyWait, "verify-wait", 30*time.Second, "how long to wait for the last events")
@@ -76,14 +78,36 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 		defer v.close()
 		f.cfg.OnAck = v.acked
 	}
+	var before bench.ProcStats
+	if f.pid > 0 {
+		var err error
+		if before, err = bench.ReadProc(f.pid); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
 	res, err := bench.Run(ctx, f.cfg)
 	if err != nil {
 		return err
 	}
+	res.Extra = map[string]any{}
+	if f.pid > 0 {
+		after, err := bench.ReadProc(f.pid)
+		if err != nil {
+			return err
+		}
+		res.Extra["target"] = after.Since(before, time.Since(start))
+	}
 	if v != nil {
-		res.Extra = v.report(f.verifyWait)
+		for k, val := range v.report(f.verifyWait) {
+			res.Extra[k] = val
+		}
 	}
 	fmt.Fprint(cmd.OutOrStdout(), bench.Table(res))
+	if t, ok := res.Extra["target"].(bench.ProcStats); ok {
+		fmt.Fprintf(cmd.OutOrStdout(), "target pid %d: cpu %.0f%% (%.1f s), peak RSS %.1f MiB\n",
+			f.pid, t.CPUPercent, t.CPUSeconds, t.PeakRSSMiB)
+	}
 	if v != nil {
 		fmt.Fprintf(cmd.OutOrStdout(), "verify: acknowledged=%v found=%v missing=%v visible p50 %.1f ms p99 %.1f ms\n",
 			res.Extra["acknowledged"], res.Extra["found"], res.Extra["missing"],

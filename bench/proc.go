@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ProcStats are a process's CPU time and peak resident memory, read from
+// /proc on Linux.
+type ProcStats struct {
+	CPUSeconds  float64 `json:"cpu_seconds"`
+	PeakRSSMiB  float64 `json:"peak_rss_mib"`
+	CPUPercent  float64 `json:"cpu_percent,omitempty"`
+	WallSeconds float64 `json:"wall_seconds,omitempty"`
+}
+
+// ReadProc reads the stats of process pid.
+func ReadProc(pid int) (ProcStats, error) {
+	var s ProcStats
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return s, fmt.Errorf("read process %d: %w", pid, err)
+	}
+	// The command name, in parentheses, may hold spaces: fields count from
+	// after its closing parenthesis.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if len(fields) < 13 {
+		return s, fmt.Errorf("process %d: unexpected /proc stat format", pid)
+	}
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	const ticks = 100 // USER_HZ on Linux
+	s.CPUSeconds = (utime + stime) / ticks
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return s, fmt.Errorf("read process %d: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			s.PeakRSSMiB = kb / 1024
+		}
+	}
+	return s, nil
+}
+
+// Since returns the CPU used between before and s over wall time took.
+func (s ProcStats) Since(before ProcStats, took time.Duration) ProcStats {
+	out := s
+	out.CPUSeconds = s.CPUSeconds - before.CPUSeconds
+	out.WallSeconds = took.Seconds()
+	if took > 0 {
+		out.CPUPercent = 100 * out.CPUSeconds / took.Seconds()
+	}
+	return out
+}
