@@ -123,14 +123,21 @@ func Run(ctx context.Context, cfg LoadConfig) (*Result, error) {
 	defer cancel()
 
 	var measuredFrom atomic.Int64
-	go func() {
-		select {
-		case <-time.After(cfg.Warmup):
-			measuredFrom.Store(time.Now().UnixNano())
-			rec.measuring.Store(true)
-		case <-runCtx.Done():
-		}
-	}()
+	measure := func() {
+		measuredFrom.Store(time.Now().UnixNano())
+		rec.measuring.Store(true)
+	}
+	if cfg.Warmup <= 0 {
+		measure() // before the first request, so that none goes uncounted
+	} else {
+		go func() {
+			select {
+			case <-time.After(cfg.Warmup):
+				measure()
+			case <-runCtx.Done():
+			}
+		}()
+	}
 	stopProgress := progress(runCtx, cfg.Progress, rec)
 
 	var wg sync.WaitGroup

@@ -138,3 +138,31 @@ func TestReadProcOfItself(t *testing.T) {
 		t.Fatal("a missing process gave no error")
 	}
 }
+
+func TestSweepStopsAtSaturationAndCharts(t *testing.T) {
+	url, _, _ := target(t) // answers 503 to every fifth request: saturated at once
+	results, err := Sweep(context.Background(), LoadConfig{
+		URL: url, AuthHeader: "Authorization", Secret: "s", Connections: 4, Events: 1,
+		Duration: 300 * time.Millisecond,
+	}, SweepConfig{Start: 50, Steps: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || !Saturated(results[0]) {
+		t.Fatalf("%d runs; a target refusing 20%% must count as saturated at once", len(results))
+	}
+	ok := &Result{Requests: 10, RequestsPerSec: 100, TargetRate: 100, Status: map[int]int64{200: 10},
+		EventsPerSec: 100, EventsPerReq: 1, Latency: Latency{P50: 1, P99: 2}}
+	more := *ok
+	more.EventsPerSec, more.Latency = 150, Latency{P50: 2, P99: 9}
+	if Saturated(ok) {
+		t.Error("a run that kept its rate counted as saturated")
+	}
+	var svg strings.Builder
+	if err := Chart(&svg, []*Result{ok, &more}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(svg.String(), "<svg") || !strings.Contains(svg.String(), "p99") {
+		t.Errorf("chart: %.200s", svg.String())
+	}
+}

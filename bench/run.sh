@@ -3,8 +3,10 @@
 # development broker in a process of its own, then closed-loop runs of 1, 10
 # and 50 events per delivery, each checked against Kafka. Results go to
 # bench/results/ (one JSON per run, and summary.txt with the table and the
-# machine). Knobs: DURATION (15s), WARMUP (3s), CONNECTIONS (16), EVENTS
-# ("1 10 50").
+# machine), then an open-loop sweep at rising rates until saturation, drawn as
+# a latency-versus-throughput chart. Knobs: DURATION (15s), WARMUP (3s),
+# CONNECTIONS (16), EVENTS ("1 10 50"), SWEEP_START (200 requests/s),
+# SWEEP_DURATION (5s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,6 +87,10 @@ for e in $EVENTS; do
 		--verify-brokers "127.0.0.1:$kport" --pid "$serve_pid" --json "$out/closed-$e.json" |
 		tee "$tmp/run-$e.txt"
 done
+echo "bench: open-loop sweep, 10 events per delivery" >&2
+"$bin" bench --url "http://127.0.0.1:$hport/hooks/okta" --secret "$HOOKBRIDGE_BENCH_SECRET" \
+	--events 10 --connections 256 --duration "${SWEEP_DURATION:-5s}" --warmup 1s --sweep \
+	--sweep-start "${SWEEP_START:-200}" --sweep-out "$out" | tee "$tmp/sweep.txt"
 {
 	head -1 "$tmp/run-$(echo "$EVENTS" | cut -d' ' -f1).txt"
 	for e in $EVENTS; do sed -n 2p "$tmp/run-$e.txt"; done
@@ -92,5 +98,8 @@ done
 	for e in $EVENTS; do grep -E '^(verify|target)' "$tmp/run-$e.txt" | sed "s/^/events=$e /"; done
 	echo
 	echo "hookbridge peak RSS: $(grep VmHWM /proc/$serve_pid/status | awk '{print $2/1024 " MiB"}')"
+	echo
+	echo "open-loop sweep, 10 events per delivery ($out/sweep-10.json, $out/sweep-10.svg):"
+	grep -v '^wrote' "$tmp/sweep.txt"
 } >>"$summary"
 cat "$summary"

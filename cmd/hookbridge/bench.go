@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,6 +26,9 @@ type benchFlags struct {
 	verifyTopics  string
 	verifyWait    time.Duration
 	pid           int
+	sweep         bool
+	sweepStart    float64
+	sweepOut      string
 }
 
 func benchCmd() *cobra.Command {
@@ -61,6 +65,11 @@ func benchCmd() *cobra.Command {
 	fl.Float64Var(&f.cfg.DuplicateRatio, "duplicates", 0, "share of requests resending an earlier delivery")
 	fl.Uint64Var(&f.cfg.Seed, "seed", 1, "seed of the event generator")
 	fl.StringVar(&f.jsonOut, "json", "", "also write the result as JSON to this file")
+	fl.BoolVar(&f.sweep, "sweep", false,
+		"run open loops at rising rates (x1.5 from --sweep-start) until the target saturates, "+
+			"and write the results and a latency-versus-throughput chart")
+	fl.Float64Var(&f.sweepStart, "sweep-start", 100, "first rate of --sweep, requests/s")
+	fl.StringVar(&f.sweepOut, "sweep-out", "bench/results", "directory for the --sweep JSON and SVG chart")
 	fl.IntVar(&f.pid, "pid", 0, "also report the CPU use and peak memory of this process (the target)")
 	fl.StringVar(&f.verifyBrokers, "verify-brokers", "", "Kafka brokers to check acknowledged events in")
 	fl.StringVar(&f.verifyTopics, "verify-topics", "okta.events,okta.sessions", "topics to check")
@@ -69,6 +78,9 @@ func benchCmd() *cobra.Command {
 }
 
 func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
+	if f.sweep {
+		return runSweep(ctx, f, cmd)
+	}
 	var v *verifier
 	if f.verifyBrokers != "" {
 		var err error
@@ -217,4 +229,32 @@ func (v *verifier) close() {
 	v.cancel()
 	<-v.done
 	v.cl.Close()
+}
+
+// runSweep runs the open-loop series and writes sweep-<events>.json and
+// sweep-<events>.svg.
+func runSweep(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
+	results, err := bench.Sweep(ctx, f.cfg, bench.SweepConfig{Start: f.sweepStart})
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(cmd.OutOrStdout(), bench.Table(results...))
+	if err := os.MkdirAll(f.sweepOut, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", f.sweepOut, err)
+	}
+	base := filepath.Join(f.sweepOut, fmt.Sprintf("sweep-%d", f.cfg.Events))
+	b, _ := json.MarshalIndent(results, "", "  ")
+	if err := os.WriteFile(base+".json", append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write sweep results: %w", err)
+	}
+	svg, err := os.Create(base + ".svg")
+	if err != nil {
+		return fmt.Errorf("write sweep chart: %w", err)
+	}
+	defer svg.Close()
+	if err := bench.Chart(svg, results); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s.json and %s.svg\n", base, base)
+	return nil
 }
