@@ -2,14 +2,6 @@ package broker_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -23,41 +15,14 @@ import (
 
 	"github.com/hookbridge/hookbridge/broker"
 	"github.com/hookbridge/hookbridge/confval"
+	"github.com/hookbridge/hookbridge/internal/testcert"
 )
-
-// selfSigned writes a self-signed certificate for 127.0.0.1 and returns the
-// server TLS config and the path of the CA file (the certificate itself).
-func selfSigned(t *testing.T) (*tls.Config, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "hookbridge test broker"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:         true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, ca
-}
 
 // TestTLSAndSCRAM connects through TLS with SCRAM-SHA-512, the settings of
 // a managed Kafka, using only the configuration.
 func TestTLSAndSCRAM(t *testing.T) {
-	serverTLS, ca := selfSigned(t)
+	cert := testcert.Write(t, t.TempDir())
+	serverTLS, ca := cert.Server, cert.CertFile
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.TLS(serverTLS),
 		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "bridge", "scram-pass"))
 	if err != nil {

@@ -349,12 +349,7 @@ func (d *delivery) spoolRecords(recs []spool.Record) outcome {
 func (d *delivery) produceAll(ctx context.Context, recs []pending) bool {
 	d.remaining.Store(int32(len(recs)))
 	for i := range recs {
-		p := &recs[i]
-		if p.dead {
-			d.h.dead.Produce(ctx, &p.rec, d.promise)
-		} else {
-			d.h.main.Produce(ctx, &p.rec, d.promise)
-		}
+		d.h.kafka.Produce(ctx, &recs[i].rec, d.promise)
 	}
 	select {
 	case <-d.done:

@@ -65,9 +65,10 @@ type Handler struct {
 	// waiting for Kafka; the rest is kept for writing to the spool.
 	spool     *spool.Spool
 	kafkaWait time.Duration
-	main      producer
-	dead      producer
-	schemas   *schema.Schemas
+	// kafka writes every topic, dead letters included: the client takes
+	// per-topic batch limits, so one is enough.
+	kafka   producer
+	schemas *schema.Schemas
 	// frame is room reserved before each value for the topic's header.
 	frame    [schema.SingleObjectHeaderLen]byte
 	frameLen int

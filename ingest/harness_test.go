@@ -157,16 +157,7 @@ func (h *harness) consumer(topic string) *kgo.Client {
 // after a deadline.
 func (h *harness) records(topic string, want int) []*kgo.Record {
 	h.t.Helper()
-	cl := h.consumer(topic)
-	defer cl.Close()
-	var out []*kgo.Record
-	deadline := time.Now().Add(15 * time.Second)
-	for len(out) < want && time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		out = append(out, fs.Records()...)
-	}
+	out := h.read(topic, want, 0)
 	if len(out) != want {
 		h.t.Fatalf("topic %s: got %d records, want %d", topic, len(out), want)
 	}
@@ -177,20 +168,31 @@ func (h *harness) records(topic string, want int) []*kgo.Record {
 // any duplicates, and returns everything it read.
 func (h *harness) atLeast(topic string, want int) []*kgo.Record {
 	h.t.Helper()
+	out := h.read(topic, want, time.Second)
+	if len(out) < want {
+		h.t.Fatalf("topic %s: got %d records, want at least %d", topic, len(out), want)
+	}
+	return out
+}
+
+// read polls topic from its start until it has want records or 20 s pass,
+// then for extra longer.
+func (h *harness) read(topic string, want int, extra time.Duration) []*kgo.Record {
+	h.t.Helper()
 	cl := h.consumer(topic)
 	defer cl.Close()
 	var out []*kgo.Record
-	deadline := time.Now().Add(20 * time.Second)
-	for len(out) < want && time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	poll := func(d time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
 		out = append(out, cl.PollFetches(ctx).Records()...)
 		cancel()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	out = append(out, cl.PollFetches(ctx).Records()...)
-	cancel()
-	if len(out) < want {
-		h.t.Fatalf("topic %s: got %d records, want at least %d", topic, len(out), want)
+	deadline := time.Now().Add(20 * time.Second)
+	for len(out) < want && time.Now().Before(deadline) {
+		poll(time.Second)
+	}
+	if extra > 0 {
+		poll(extra)
 	}
 	return out
 }

@@ -204,8 +204,7 @@ func (s *Service) newHandler(ctx context.Context, kc *broker.Config, schemas *sc
 		key:      cfg.Routing.Key,
 		keepRaw:  cfg.Routing.KeepRaw,
 		budget:   cfg.Server.ResponseBudget,
-		main:     s.cl,
-		dead:     s.cl,
+		kafka:    s.cl,
 		schemas:  schemas,
 		inFlight: make(chan struct{}, cfg.Server.MaxInFlight),
 	}

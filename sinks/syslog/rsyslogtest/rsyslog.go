@@ -5,15 +5,8 @@ package rsyslogtest
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -24,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookbridge/hookbridge/internal/testcert"
 )
 
 const (
@@ -114,7 +109,7 @@ func Start(t testing.TB) *Receiver {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	r := &Receiver{Dir: dir, CAFile: filepath.Join(dir, "cert.pem")}
-	writeSelfSigned(t, dir)
+	testcert.Write(t, dir)
 	conf := filepath.Join(dir, "rsyslog.conf")
 	writeFile(t, conf, strings.ReplaceAll(rsyslogConf, "{{dir}}", dir))
 
@@ -232,38 +227,6 @@ func (r *Receiver) ReadLines(t testing.TB, file string) []string {
 		t.Fatal(err)
 	}
 	return lines
-}
-
-// writeSelfSigned writes cert.pem and key.pem: a self-signed certificate
-// for 127.0.0.1, which also serves as the client's CA file.
-func writeSelfSigned(t testing.TB, dir string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "hookbridge rsyslog test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "cert.pem"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-	writeFile(t, filepath.Join(dir, "key.pem"), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})))
 }
 
 func writeFile(t testing.TB, path, text string) {
