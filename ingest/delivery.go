@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/valyala/fastjson"
 
+	"github.com/hookbridge/hookbridge/internal/jsontape"
 	"github.com/hookbridge/hookbridge/schema"
 	"github.com/hookbridge/hookbridge/spool"
 )
@@ -43,7 +44,7 @@ type pending struct {
 	topic    *topic
 	dedupKey uint64
 	dead     bool
-	event    *fastjson.Value
+	event    jsontape.Value
 	err      error
 	// acked is set by the produce callback; the handler reads it when it
 	// stops waiting, possibly before every callback ran.
@@ -53,13 +54,13 @@ type pending struct {
 }
 
 // delivery holds the state of one POST, reused through a pool. Nothing in it
-// refers to the fasthttp request: the parser copies the body.
+// refers to the fasthttp request: the body is copied to text first.
 type delivery struct {
 	h       *Handler
 	src     *source
-	parser  fastjson.Parser
+	text    []byte // the body, with invalid UTF-8 repaired; doc parses it in place
+	doc     jsontape.Doc
 	enc     schema.Encoder
-	clean   []byte // the sanitized body, when sanitizing changed it
 	buf     []byte // record values, back to back
 	recs    []pending
 	keys    map[uint64]struct{}
@@ -93,17 +94,18 @@ var (
 // when it gave up waiting for Kafka, since callbacks may still touch it.
 func (d *delivery) run(ctx context.Context, src *source, body []byte, received time.Time) (outcome, bool) {
 	d.src = src
-	// Sanitize returns body itself when it is clean; only a copy it made is
-	// ours to keep, never the request's buffer.
-	if clean := schema.Sanitize(d.clean[:0], body); len(clean) > 0 && &clean[0] != &body[0] {
-		d.clean = clean[:0]
-		body = clean
+	// The parser turns lone surrogate escapes into U+FFFD itself; invalid
+	// UTF-8 is repaired first, so that no Avro string holds any.
+	if utf8.Valid(body) {
+		d.text = append(d.text[:0], body...)
+	} else {
+		d.text = schema.Sanitize(d.text[:0], body)
 	}
-	env, err := parseEnvelope(&d.parser, body)
+	env, err := parseEnvelope(&d.doc, d.text)
 	if err != nil {
 		return outcome{400, err.Error()}, true
 	}
-	if len(env.events) == 0 {
+	if env.events.Len() == 0 {
 		return accepted, true
 	}
 	d.meta = schema.Meta{
@@ -113,10 +115,10 @@ func (d *delivery) run(ctx context.Context, src *source, body []byte, received t
 	// Room for every event twice over: once as produced, once more as a
 	// dead letter should the broker find it too large. The slice must never
 	// grow while records are in flight; see onProduced.
-	if cap(d.recs) < 2*len(env.events) {
-		d.recs = make([]pending, 0, 2*len(env.events))
+	if cap(d.recs) < 2*env.events.Len() {
+		d.recs = make([]pending, 0, 2*env.events.Len())
 	}
-	for _, ev := range env.events {
+	for ev := range env.events.Items() {
 		if o := d.add(ev); o.status != 0 {
 			return o, true
 		}
@@ -132,7 +134,7 @@ func (d *delivery) run(ctx context.Context, src *source, body []byte, received t
 
 // add converts one event into a pending record: to its topic, or to the
 // dead-letter topic when it cannot be stored there. A duplicate adds nothing.
-func (d *delivery) add(ev *fastjson.Value) outcome {
+func (d *delivery) add(ev jsontape.Value) outcome {
 	h := d.h
 	start := len(d.buf)
 	d.buf = append(d.buf, h.frame[:h.frameLen]...) // the topic's header goes here
@@ -206,7 +208,7 @@ func (d *delivery) push(t *topic, key, value, eventType []byte) *pending {
 // deadLetter replaces whatever add wrote from start with a dead-letter record
 // of ev. It fails the delivery only when even the dead-letter topic cannot
 // take the event, which start-up checks make a configuration error.
-func (d *delivery) deadLetter(ev *fastjson.Value, start int, reason, why string) outcome {
+func (d *delivery) deadLetter(ev jsontape.Value, start int, reason, why string) outcome {
 	h := d.h
 	d.buf = d.buf[:start]
 	text := schema.AppendJSON(nil, ev)
@@ -235,8 +237,8 @@ func (d *delivery) deadLetter(ev *fastjson.Value, start int, reason, why string)
 	p.dead = true
 	p.hdrs[3] = kgo.RecordHeader{Key: HeaderReason, Value: []byte(reason)}
 	p.rec.Headers = p.hdrs[:4]
-	if t := ev.Get("eventType"); t != nil {
-		p.hdrs[0].Value, _ = t.StringBytes()
+	if t := ev.Get("eventType"); t.Kind() == jsontape.String {
+		p.hdrs[0].Value = t.Bytes()
 	}
 	return outcome{}
 }

@@ -162,7 +162,7 @@ func (h *Handler) deliver(ctx *fasthttp.RequestCtx, src *source) {
 	out, reusable := d.run(pctx, src, body, received)
 	if reusable {
 		d.reset()
-		if cap(d.buf) <= maxBufCap {
+		if cap(d.buf) <= maxBufCap && cap(d.text) <= maxBufCap && d.doc.Size() <= maxBufCap {
 			h.pool.Put(d)
 		}
 	}

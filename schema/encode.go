@@ -8,7 +8,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/valyala/fastjson"
+	"github.com/hookbridge/hookbridge/internal/jsontape"
 )
 
 // ErrNotObject is returned for an event that is not a JSON object.
@@ -40,7 +40,7 @@ type Info struct {
 
 type member struct {
 	key []byte
-	val *fastjson.Value
+	val jsontape.Value
 }
 
 // Encoder converts Okta events from parsed JSON into Avro binary. It keeps
@@ -58,18 +58,17 @@ type Encoder struct {
 // AppendEvent appends the Avro encoding of ev (a LogEvent record followed by
 // its Delivery record) to dst. The conversion itself never fails for a JSON
 // object: values of unexpected types and unknown members are kept in _extra.
-func (e *Encoder) AppendEvent(dst []byte, ev *fastjson.Value, m *Meta) ([]byte, Info, error) {
+func (e *Encoder) AppendEvent(dst []byte, ev jsontape.Value, m *Meta) ([]byte, Info, error) {
 	var info Info
 	e.timeOK = false
-	obj, err := ev.Object()
-	if err != nil {
+	if ev.Kind() != jsontape.Object {
 		return dst, info, ErrNotObject
 	}
-	dst = e.record(dst, LogEvent, obj, &info)
+	dst = e.record(dst, LogEvent, ev, &info)
 	return e.appendDelivery(dst, ev, m), info, nil
 }
 
-func (e *Encoder) appendDelivery(dst []byte, ev *fastjson.Value, m *Meta) []byte {
+func (e *Encoder) appendDelivery(dst []byte, ev jsontape.Value, m *Meta) []byte {
 	dst = appendNullableString(dst, unsafe.Slice(unsafe.StringData(m.Source), len(m.Source)))
 	dst = appendNullableString(dst, m.EventID)
 	dst = appendNullableString(dst, m.EventTime)
@@ -86,21 +85,21 @@ func (e *Encoder) appendDelivery(dst []byte, ev *fastjson.Value, m *Meta) []byte
 
 // record appends obj as rec. info, when not nil, collects what the top level
 // reveals about the event.
-func (e *Encoder) record(dst []byte, rec *Record, obj *fastjson.Object, info *Info) []byte {
-	var slots [MaxFields]*fastjson.Value
+func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info) []byte {
+	var slots [MaxFields]jsontape.Value
 	base := len(e.extras)
 	dupes := false
-	obj.Visit(func(k []byte, v *fastjson.Value) {
+	for k, v := range obj.Members() {
 		i := rec.lookup(k)
 		switch {
 		case i < 0:
 			e.extras = append(e.extras, member{k, v})
-		case slots[i] != nil:
+		case slots[i].Kind() != jsontape.Invalid:
 			dupes = true
 		default:
 			slots[i] = v
 		}
-	})
+	}
 	if dupes {
 		e.moveDuplicates(rec, obj, &slots)
 	}
@@ -110,7 +109,7 @@ func (e *Encoder) record(dst []byte, rec *Record, obj *fastjson.Object, info *In
 	for i := range rec.Fields {
 		f := &rec.Fields[i]
 		v := slots[i]
-		if v == nil {
+		if v.Kind() == jsontape.Invalid {
 			absent[nAbsent] = int8(i)
 			nAbsent++
 			dst = appendNulls(dst, f)
@@ -145,39 +144,39 @@ func (e *Encoder) record(dst []byte, rec *Record, obj *fastjson.Object, info *In
 // than once to _extra, in order, and leaves the field absent. Readers of
 // duplicate keys commonly keep the last; keeping all of them in order lets
 // the rebuilt JSON read the same way.
-func (e *Encoder) moveDuplicates(rec *Record, obj *fastjson.Object, slots *[MaxFields]*fastjson.Value) {
+func (e *Encoder) moveDuplicates(rec *Record, obj jsontape.Value, slots *[MaxFields]jsontape.Value) {
 	var count [MaxFields]uint8
-	obj.Visit(func(k []byte, _ *fastjson.Value) {
+	for k := range obj.Members() {
 		if i := rec.lookup(k); i >= 0 && count[i] < 2 {
 			count[i]++
 		}
-	})
-	obj.Visit(func(k []byte, v *fastjson.Value) {
+	}
+	for k, v := range obj.Members() {
 		if i := rec.lookup(k); i >= 0 && count[i] > 1 {
 			e.extras = append(e.extras, member{k, v})
-			slots[i] = nil
+			slots[i] = jsontape.Value{}
 		}
-	})
+	}
 }
 
 // field appends the union branch and value of a present field. It reports
 // false, appending nothing, when v's type does not fit the field's kind.
-func (e *Encoder) field(dst []byte, f *Field, v *fastjson.Value) ([]byte, bool) {
-	t := v.Type()
-	if t == fastjson.TypeNull {
+func (e *Encoder) field(dst []byte, f *Field, v jsontape.Value) ([]byte, bool) {
+	t := v.Kind()
+	if t == jsontape.Null {
 		return appendNulls(dst, f), true
 	}
 	switch f.Kind {
 	case String:
-		if t != fastjson.TypeString {
+		if t != jsontape.String {
 			return dst, false
 		}
-		return appendNullableString(dst, stringBytes(v)), true
+		return appendNullableString(dst, v.Bytes()), true
 	case Timestamp:
-		if t != fastjson.TypeString {
+		if t != jsontape.String {
 			return dst, false
 		}
-		s := stringBytes(v)
+		s := v.Bytes()
 		dst = appendNullableString(dst, s)
 		ms, ok := ParseTime(s)
 		e.timeOK = ok
@@ -186,24 +185,24 @@ func (e *Encoder) field(dst []byte, f *Field, v *fastjson.Value) ([]byte, bool) 
 		}
 		return append(dst, 0), true
 	case Long:
-		if t != fastjson.TypeNumber {
+		if t != jsontape.Number {
 			return dst, false
 		}
-		n, err := v.Int64()
+		n, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(v.Bytes()), len(v.Bytes())), 10, 64)
 		if err != nil {
 			return dst, false
 		}
 		return appendLong(append(dst, 2), n), true
 	case Double:
-		if t != fastjson.TypeNumber {
+		if t != jsontape.Number {
 			return dst, false
 		}
 		return e.appendDouble(dst, v)
 	case Bool:
 		switch t {
-		case fastjson.TypeTrue:
+		case jsontape.True:
 			return append(dst, 2, 1), true
-		case fastjson.TypeFalse:
+		case jsontape.False:
 			return append(dst, 2, 0), true
 		}
 		return dst, false
@@ -211,11 +210,10 @@ func (e *Encoder) field(dst []byte, f *Field, v *fastjson.Value) ([]byte, bool) 
 		e.scratch = AppendJSON(e.scratch[:0], v)
 		return appendNullableString(dst, e.scratch), true
 	case Object:
-		o, err := v.Object()
-		if err != nil {
+		if t != jsontape.Object {
 			return dst, false
 		}
-		return e.record(append(dst, 2), f.Rec, o, nil), true
+		return e.record(append(dst, 2), f.Rec, v, nil), true
 	case Objects:
 		return e.appendObjects(dst, f.Rec, v)
 	case Strings:
@@ -226,11 +224,19 @@ func (e *Encoder) field(dst []byte, f *Field, v *fastjson.Value) ([]byte, bool) 
 
 // appendDouble writes a number as a double only when the double prints back
 // as the same decimal value; otherwise precision would be lost.
-func (e *Encoder) appendDouble(dst []byte, v *fastjson.Value) ([]byte, bool) {
-	e.num = v.MarshalTo(e.num[:0])
+func (e *Encoder) appendDouble(dst []byte, v jsontape.Value) ([]byte, bool) {
+	e.num = append(e.num[:0], v.Bytes()...)
 	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(e.num), len(e.num)), 64)
 	if err != nil || math.IsInf(f, 0) {
 		return dst, false
+	}
+	// A decimal of at most 15 significant digits in the normal range comes
+	// back unchanged from a float64 (DBL_DIG is 15), so only longer ones
+	// need the check by printing.
+	var digits [64]byte
+	if sig, exp, _, ok := decimal(e.num, &digits); ok && sig <= 15 && exp > -300 && exp < 300 {
+		dst = append(dst, 2)
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(f)), true
 	}
 	n := len(e.num)
 	e.num = strconv.AppendFloat(e.num, f, 'g', -1, 64)
@@ -241,42 +247,39 @@ func (e *Encoder) appendDouble(dst []byte, v *fastjson.Value) ([]byte, bool) {
 	return binary.LittleEndian.AppendUint64(dst, math.Float64bits(f)), true
 }
 
-func (e *Encoder) appendObjects(dst []byte, rec *Record, v *fastjson.Value) ([]byte, bool) {
-	items, err := v.Array()
-	if err != nil {
+func (e *Encoder) appendObjects(dst []byte, rec *Record, v jsontape.Value) ([]byte, bool) {
+	if v.Kind() != jsontape.Array {
 		return dst, false
 	}
-	for _, it := range items {
-		if it.Type() != fastjson.TypeObject {
+	for it := range v.Items() {
+		if it.Kind() != jsontape.Object {
 			return dst, false
 		}
 	}
-	dst = appendLong(append(dst, 2), int64(len(items)))
-	for _, it := range items {
-		o, _ := it.Object()
-		dst = e.record(dst, rec, o, nil)
+	dst = appendLong(append(dst, 2), int64(v.Len()))
+	for it := range v.Items() {
+		dst = e.record(dst, rec, it, nil)
 	}
-	if len(items) > 0 {
+	if v.Len() > 0 {
 		dst = append(dst, 0)
 	}
 	return dst, true
 }
 
-func appendStrings(dst []byte, v *fastjson.Value) ([]byte, bool) {
-	items, err := v.Array()
-	if err != nil {
+func appendStrings(dst []byte, v jsontape.Value) ([]byte, bool) {
+	if v.Kind() != jsontape.Array {
 		return dst, false
 	}
-	for _, it := range items {
-		if it.Type() != fastjson.TypeString {
+	for it := range v.Items() {
+		if it.Kind() != jsontape.String {
 			return dst, false
 		}
 	}
-	dst = appendLong(append(dst, 2), int64(len(items)))
-	for _, it := range items {
-		dst = appendBytes(dst, stringBytes(it))
+	dst = appendLong(append(dst, 2), int64(v.Len()))
+	for it := range v.Items() {
+		dst = appendBytes(dst, it.Bytes())
 	}
-	if len(items) > 0 {
+	if v.Len() > 0 {
 		dst = append(dst, 0)
 	}
 	return dst, true
@@ -304,24 +307,24 @@ func (e *Encoder) appendExtras(dst []byte, base int) []byte {
 	return appendNullableString(dst, buf)
 }
 
-func (e *Encoder) fillInfo(info *Info, slots []*fastjson.Value) {
+func (e *Encoder) fillInfo(info *Info, slots []jsontape.Value) {
 	fields := LogEvent.Fields
 	for i, v := range slots {
-		if v == nil || v.Type() != fastjson.TypeString {
-			if v != nil && fields[i].Name == "actor" && v.Type() == fastjson.TypeObject {
-				if id := v.Get("id"); id != nil && id.Type() == fastjson.TypeString {
-					info.ActorID = stringBytes(id)
+		if v.Kind() != jsontape.String {
+			if fields[i].Name == "actor" && v.Kind() == jsontape.Object {
+				if id := v.Get("id"); id.Kind() == jsontape.String {
+					info.ActorID = id.Bytes()
 				}
 			}
 			continue
 		}
 		switch fields[i].Name {
 		case "uuid":
-			info.UUID = stringBytes(v)
+			info.UUID = v.Bytes()
 		case "eventType":
-			info.EventType = stringBytes(v)
+			info.EventType = v.Bytes()
 		case "published":
-			info.Published = stringBytes(v)
+			info.Published = v.Bytes()
 			info.PublishedOK = e.timeOK
 		}
 	}
@@ -333,11 +336,6 @@ func appendNulls(dst []byte, f *Field) []byte {
 		return append(dst, 0, 0)
 	}
 	return append(dst, 0)
-}
-
-func stringBytes(v *fastjson.Value) []byte {
-	b, _ := v.StringBytes()
-	return b
 }
 
 func appendNullableString(dst, s []byte) []byte {

@@ -4,7 +4,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"github.com/valyala/fastjson"
+	"github.com/hookbridge/hookbridge/internal/jsontape"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -40,13 +40,12 @@ func AppendJSONString(dst []byte, s []byte) []byte {
 }
 
 // AppendJSON appends v as compact JSON. Numbers keep their original spelling.
-func AppendJSON(dst []byte, v *fastjson.Value) []byte {
-	switch v.Type() {
-	case fastjson.TypeObject:
-		o, _ := v.Object()
+func AppendJSON(dst []byte, v jsontape.Value) []byte {
+	switch v.Kind() {
+	case jsontape.Object:
 		dst = append(dst, '{')
 		first := true
-		o.Visit(func(k []byte, m *fastjson.Value) {
+		for k, m := range v.Members() {
 			if !first {
 				dst = append(dst, ',')
 			}
@@ -54,23 +53,31 @@ func AppendJSON(dst []byte, v *fastjson.Value) []byte {
 			dst = AppendJSONString(dst, k)
 			dst = append(dst, ':')
 			dst = AppendJSON(dst, m)
-		})
+		}
 		return append(dst, '}')
-	case fastjson.TypeArray:
-		a, _ := v.Array()
+	case jsontape.Array:
 		dst = append(dst, '[')
-		for i, m := range a {
-			if i > 0 {
+		first := true
+		for m := range v.Items() {
+			if !first {
 				dst = append(dst, ',')
 			}
+			first = false
 			dst = AppendJSON(dst, m)
 		}
 		return append(dst, ']')
-	case fastjson.TypeString:
-		return AppendJSONString(dst, v.GetStringBytes())
+	case jsontape.String:
+		if v.Plain() {
+			// Sent without escapes, so it needs none: no quote, backslash
+			// or control character.
+			dst = append(dst, '"')
+			dst = append(dst, v.Bytes()...)
+			return append(dst, '"')
+		}
+		return AppendJSONString(dst, v.Bytes())
 	default:
-		// Numbers, true, false and null: fastjson keeps their text as sent.
-		return v.MarshalTo(dst)
+		// Numbers, true, false and null: their text as sent.
+		return append(dst, v.Bytes()...)
 	}
 }
 

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/hamba/avro/v2"
-	"github.com/valyala/fastjson"
 
+	"github.com/hookbridge/hookbridge/internal/jsontape"
 	"github.com/hookbridge/hookbridge/internal/testcorpus"
 	"github.com/hookbridge/hookbridge/schema"
 )
@@ -23,7 +23,7 @@ var meta = &schema.Meta{
 // encode converts one event's JSON text to an Avro body.
 func encode(t testing.TB, enc *schema.Encoder, text []byte) ([]byte, schema.Info) {
 	t.Helper()
-	v, err := fastjson.ParseBytes(schema.Sanitize(nil, text))
+	v, err := jsontape.Parse(schema.Sanitize(nil, bytes.Clone(text)))
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -167,7 +167,7 @@ func TestDuplicateKeysKeepOrder(t *testing.T) {
 
 func TestKeepRaw(t *testing.T) {
 	var enc schema.Encoder
-	v := fastjson.MustParse(`{"uuid":"a", "x": [1, 2]}`)
+	v, _ := jsontape.Parse([]byte(`{"uuid":"a", "x": [1, 2]}`))
 	m := *meta
 	m.KeepRaw = true
 	body, _, err := enc.AppendEvent(nil, v, &m)
@@ -186,7 +186,8 @@ func TestKeepRaw(t *testing.T) {
 func TestNotObject(t *testing.T) {
 	var enc schema.Encoder
 	for _, text := range []string{`[]`, `"x"`, `1`, `null`} {
-		if _, _, err := enc.AppendEvent(nil, fastjson.MustParse(text), meta); err != schema.ErrNotObject {
+		v, _ := jsontape.Parse([]byte(text))
+		if _, _, err := enc.AppendEvent(nil, v, meta); err != schema.ErrNotObject {
 			t.Errorf("%s: err = %v, want ErrNotObject", text, err)
 		}
 	}

@@ -1,0 +1,521 @@
+// Package jsontape parses JSON in one pass into a flat tape of values, for
+// the ingest hot path: it validates strictly (RFC 8259, except that it does
+// not check UTF-8, which ingest repairs beforehand), keeps every number's
+// text as sent, and unescapes strings in place, so that parsing a delivery
+// allocates nothing once its buffers have grown.
+//
+// A tape is a slice of nodes in document order. A container's node is
+// followed by its children (for an object, each key's node then its value's
+// subtree) and records the index just past its subtree, so that a walk can
+// skip any value in one step.
+package jsontape
+
+import (
+	"encoding/binary"
+	"fmt"
+	"iter"
+	"math"
+	"math/bits"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// MaxDepth bounds the nesting of arrays and objects.
+const MaxDepth = 300
+
+// Kind is the JSON type of a value.
+type Kind uint8
+
+// The kinds of JSON values. Invalid is the kind of a Value that does not
+// exist, such as a missing member.
+const (
+	Invalid Kind = iota
+	Null
+	False
+	True
+	Number
+	String
+	Array
+	Object
+)
+
+var kindNames = [...]string{"invalid", "null", "false", "true", "number", "string", "array", "object"}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// node is one value, or one object key, on the tape.
+type node struct {
+	kind Kind
+	// plain marks a string that had no escapes: its text needs none when
+	// written back as JSON.
+	plain bool
+	// start and end bound the text: a string's content without the quotes
+	// (unescaped in place), a number's or a literal's text, a container's
+	// whole text.
+	start, end uint32
+	// next is the index of the node after this value's subtree.
+	next uint32
+	// n counts a container's members or items.
+	n uint32
+}
+
+// Doc is a parsed document. Its zero value is ready to use; it keeps its
+// buffers between calls to Parse, so reuse one per goroutine.
+type Doc struct {
+	src   []byte
+	nodes []node
+	stack []uint32
+}
+
+// SyntaxError says where and why input is not valid JSON.
+type SyntaxError struct {
+	Offset int // of the byte at fault
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("%s at byte %d", e.Msg, e.Offset) }
+
+func errAt(off int, msg string) error { return &SyntaxError{Offset: off, Msg: msg} }
+
+func errChar(src []byte, off int, where string) error {
+	if off >= len(src) {
+		return errAt(off, "unexpected end of input "+where)
+	}
+	c := src[off]
+	if c >= 0x20 && c < 0x7f {
+		return errAt(off, fmt.Sprintf("unexpected character %q %s", c, where))
+	}
+	return errAt(off, fmt.Sprintf("unexpected byte 0x%02x %s", c, where))
+}
+
+// Parse reads src, which must hold exactly one JSON value with optional
+// whitespace around it. The document keeps src and rewrites the escaped
+// strings in it: the caller must not use src for anything else afterwards.
+func (d *Doc) Parse(src []byte) error {
+	d.src, d.nodes, d.stack = src, d.nodes[:0], d.stack[:0]
+	if uint64(len(src)) >= math.MaxUint32 {
+		return errAt(0, "input of 4 GiB or more")
+	}
+	i := skipSpace(src, 0)
+	for {
+		// A value starts at i.
+		if i >= len(src) {
+			return errChar(src, i, "looking for a value")
+		}
+		if top := len(d.stack) - 1; top >= 0 {
+			d.nodes[d.stack[top]].n++
+		}
+		var err error
+		switch c := src[i]; c {
+		case '{', '[':
+			if len(d.stack) == MaxDepth {
+				return errAt(i, fmt.Sprintf("nesting deeper than %d levels", MaxDepth))
+			}
+			k := Object
+			if c == '[' {
+				k = Array
+			}
+			d.stack = append(d.stack, uint32(len(d.nodes)))
+			d.nodes = append(d.nodes, node{kind: k, start: uint32(i)})
+			i = skipSpace(src, i+1)
+			if i < len(src) && (src[i] == '}' && k == Object || src[i] == ']' && k == Array) {
+				break // an empty container: closed below
+			}
+			if k == Array {
+				continue
+			}
+			// The object's first key.
+			if i, err = d.key(i); err != nil {
+				return err
+			}
+			continue
+		case '"':
+			i, err = d.str(i)
+		case 't':
+			i, err = d.literal(i, "true", True)
+		case 'f':
+			i, err = d.literal(i, "false", False)
+		case 'n':
+			i, err = d.literal(i, "null", Null)
+		default:
+			i, err = d.number(i)
+		}
+		if err != nil {
+			return err
+		}
+		// A value ended: close containers and find where the next one starts.
+		for {
+			i = skipSpace(src, i)
+			if len(d.stack) == 0 {
+				if i != len(src) {
+					return errChar(src, i, "after the top-level value")
+				}
+				return nil
+			}
+			top := d.stack[len(d.stack)-1]
+			obj := d.nodes[top].kind == Object
+			if i >= len(src) {
+				return errChar(src, i, "in an unclosed "+d.nodes[top].kind.String())
+			}
+			c := src[i]
+			if c == ',' {
+				i = skipSpace(src, i+1)
+				if obj {
+					if i, err = d.key(i); err != nil {
+						return err
+					}
+				}
+				break
+			}
+			if obj && c != '}' || !obj && c != ']' {
+				want := "after an array item"
+				if obj {
+					want = "after an object member"
+				}
+				return errChar(src, i, want)
+			}
+			i++
+			d.nodes[top].end = uint32(i)
+			d.nodes[top].next = uint32(len(d.nodes))
+			d.stack = d.stack[:len(d.stack)-1]
+		}
+	}
+}
+
+// key reads an object key, the colon after it, and the space before its
+// value.
+func (d *Doc) key(i int) (int, error) {
+	if i >= len(d.src) || d.src[i] != '"' {
+		return i, errChar(d.src, i, "looking for an object key")
+	}
+	i, err := d.str(i)
+	if err != nil {
+		return i, err
+	}
+	i = skipSpace(d.src, i)
+	if i >= len(d.src) || d.src[i] != ':' {
+		return i, errChar(d.src, i, "after an object key")
+	}
+	return skipSpace(d.src, i+1), nil
+}
+
+func (d *Doc) literal(i int, text string, k Kind) (int, error) {
+	if len(d.src)-i < len(text) || string(d.src[i:i+len(text)]) != text {
+		j := 1
+		for i+j < len(d.src) && d.src[i+j] == text[j] {
+			j++
+		}
+		return i + j, errChar(d.src, i+j, "in the literal "+text)
+	}
+	d.nodes = append(d.nodes, node{kind: k, start: uint32(i), end: uint32(i + len(text)),
+		next: uint32(len(d.nodes) + 1)})
+	return i + len(text), nil
+}
+
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (d *Doc) number(start int) (int, error) {
+	src, i := d.src, start
+	if i < len(src) && src[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(src) && src[i] == '0':
+		i++
+	case i < len(src) && src[i] >= '1' && src[i] <= '9':
+		i = digits(src, i+1)
+	default:
+		if i == start {
+			return i, errChar(src, i, "looking for a value")
+		}
+		return i, errChar(src, i, "in a number")
+	}
+	if i < len(src) && src[i] == '.' {
+		j := digits(src, i+1)
+		if j == i+1 {
+			return j, errChar(src, j, "after a decimal point")
+		}
+		i = j
+	}
+	if i < len(src) && (src[i] == 'e' || src[i] == 'E') {
+		i++
+		if i < len(src) && (src[i] == '+' || src[i] == '-') {
+			i++
+		}
+		j := digits(src, i)
+		if j == i {
+			return j, errChar(src, j, "in an exponent")
+		}
+		i = j
+	}
+	d.nodes = append(d.nodes, node{kind: Number, start: uint32(start), end: uint32(i),
+		next: uint32(len(d.nodes) + 1)})
+	return i, nil
+}
+
+func digits(src []byte, i int) int {
+	for i < len(src) && src[i] >= '0' && src[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// str reads the string whose opening quote is at q and returns the offset
+// after its closing quote.
+func (d *Doc) str(q int) (int, error) {
+	src := d.src
+	i := q + 1
+	// The common case: no escapes. Eight bytes at a time, looking for a
+	// quote, a backslash or a control character.
+	for i+8 <= len(src) {
+		w := binary.LittleEndian.Uint64(src[i:])
+		if m := special(w); m != 0 {
+			i += firstByte(m)
+			break
+		}
+		i += 8
+	}
+	for i < len(src) {
+		c := src[i]
+		if c == '"' {
+			d.nodes = append(d.nodes, node{kind: String, plain: true, start: uint32(q + 1),
+				end: uint32(i), next: uint32(len(d.nodes) + 1)})
+			return i + 1, nil
+		}
+		if c == '\\' {
+			return d.escaped(q, i)
+		}
+		if c < 0x20 {
+			return i, errAt(i, fmt.Sprintf("control character 0x%02x in a string", c))
+		}
+		i++
+	}
+	return i, errAt(i, "unexpected end of input in a string")
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// special returns a word with the high bit set in each byte of w that is a
+// quote, a backslash or below 0x20 (and perhaps in bytes after the first
+// such byte, which firstByte ignores).
+func special(w uint64) uint64 {
+	quote := w ^ (ones * '"')
+	slash := w ^ (ones * '\\')
+	return ((quote-ones)&^quote | (slash-ones)&^slash | (w-ones*0x20)&^w) & highs
+}
+
+// firstByte is the index of the first byte whose high bit is set in m.
+func firstByte(m uint64) int { return bits.TrailingZeros64(m) / 8 }
+
+// escaped finishes a string with escapes from its first backslash at i,
+// writing the unescaped text in place: no escape is shorter than what it
+// stands for, so the write position never passes the read position.
+func (d *Doc) escaped(q, i int) (int, error) {
+	src := d.src
+	w := i
+	for i < len(src) {
+		c := src[i]
+		switch {
+		case c == '"':
+			d.nodes = append(d.nodes, node{kind: String, start: uint32(q + 1), end: uint32(w),
+				next: uint32(len(d.nodes) + 1)})
+			return i + 1, nil
+		case c < 0x20:
+			return i, errAt(i, fmt.Sprintf("control character 0x%02x in a string", c))
+		case c != '\\':
+			src[w] = c
+			w++
+			i++
+			continue
+		}
+		if i+1 >= len(src) {
+			return i + 1, errAt(i+1, "unexpected end of input in a string escape")
+		}
+		var r rune
+		switch e := src[i+1]; e {
+		case '"', '\\', '/':
+			r = rune(e)
+		case 'b':
+			r = '\b'
+		case 'f':
+			r = '\f'
+		case 'n':
+			r = '\n'
+		case 'r':
+			r = '\r'
+		case 't':
+			r = '\t'
+		case 'u':
+			var ok bool
+			if r, ok = hex4(src, i+2); !ok {
+				return i, errAt(i, "invalid \\u escape in a string")
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				// A high surrogate takes the low one escaped right after it;
+				// any other surrogate stands alone and becomes U+FFFD.
+				lo, ok := rune(0), false
+				if r < 0xdc00 && i+6 <= len(src) && src[i] == '\\' && src[i+1] == 'u' {
+					lo, ok = hex4(src, i+2)
+				}
+				if ok && lo >= 0xdc00 && lo <= 0xdfff {
+					r = utf16.DecodeRune(r, lo)
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			w += utf8.EncodeRune(src[w:], r)
+			continue
+		default:
+			return i, errAt(i, "invalid escape in a string")
+		}
+		src[w] = byte(r)
+		w++
+		i += 2
+	}
+	return i, errAt(i, "unexpected end of input in a string")
+}
+
+func hex4(src []byte, i int) (rune, bool) {
+	if i+4 > len(src) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range src[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+func skipSpace(src []byte, i int) int {
+	for i < len(src) {
+		switch src[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// Parse parses src with a new Doc and returns its root; src is rewritten as
+// Doc.Parse says.
+func Parse(src []byte) (Value, error) {
+	d := new(Doc)
+	if err := d.Parse(src); err != nil {
+		return Value{}, err
+	}
+	return d.Root(), nil
+}
+
+// Size is the memory the document's buffers hold, in bytes, not counting
+// the text it parsed.
+func (d *Doc) Size() int { return cap(d.nodes)*int(unsafe.Sizeof(node{})) + cap(d.stack)*4 }
+
+// Root is the document's value.
+func (d *Doc) Root() Value {
+	if len(d.nodes) == 0 {
+		return Value{}
+	}
+	return Value{d: d}
+}
+
+// Value is one value of a parsed document, valid until the document's next
+// Parse. The zero Value does not exist: its kind is Invalid.
+type Value struct {
+	d *Doc
+	i uint32
+}
+
+func (v Value) node() *node { return &v.d.nodes[v.i] }
+
+// Kind is the value's JSON type.
+func (v Value) Kind() Kind {
+	if v.d == nil {
+		return Invalid
+	}
+	return v.node().kind
+}
+
+// Bytes is a string's unescaped content, or the text of a number or a
+// literal as it was sent; nil for other kinds.
+func (v Value) Bytes() []byte {
+	if v.d == nil {
+		return nil
+	}
+	n := v.node()
+	if n.kind >= Array {
+		return nil
+	}
+	return v.d.src[n.start:n.end:n.end]
+}
+
+// Plain reports whether a string had no escapes, so that its content needs
+// none in JSON either.
+func (v Value) Plain() bool { return v.d != nil && v.node().plain }
+
+// Len is the number of members of an object or items of an array.
+func (v Value) Len() int {
+	if v.d == nil {
+		return 0
+	}
+	return int(v.node().n)
+}
+
+// Members yields the keys and values of an object in document order,
+// duplicates included.
+func (v Value) Members() iter.Seq2[[]byte, Value] {
+	return func(yield func([]byte, Value) bool) {
+		if v.Kind() != Object {
+			return
+		}
+		nodes, src := v.d.nodes, v.d.src
+		for j, end := v.i+1, nodes[v.i].next; j < end; {
+			k := &nodes[j]
+			if !yield(src[k.start:k.end:k.end], Value{v.d, j + 1}) {
+				return
+			}
+			j = nodes[j+1].next
+		}
+	}
+}
+
+// Items yields the items of an array in order.
+func (v Value) Items() iter.Seq[Value] {
+	return func(yield func(Value) bool) {
+		if v.Kind() != Array {
+			return
+		}
+		nodes := v.d.nodes
+		for j, end := v.i+1, nodes[v.i].next; j < end; j = nodes[j].next {
+			if !yield(Value{v.d, j}) {
+				return
+			}
+		}
+	}
+}
+
+// Get returns the value of the first member named key of an object; the
+// zero Value when there is none or v is not an object.
+func (v Value) Get(key string) Value {
+	for k, m := range v.Members() {
+		if string(k) == key {
+			return m
+		}
+	}
+	return Value{}
+}
