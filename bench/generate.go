@@ -695,22 +695,8 @@ func (g *Generator) ip() (string, bool) {
 
 // uuid returns a random (version 4) uuid in its canonical text form.
 func (g *Generator) uuid() string {
-	var u [16]byte
-	for i := range u {
-		u[i] = byte(g.r.Uint32())
-	}
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
 	var b [36]byte
-	j := 0
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
-		}
-		b[j], b[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
-		j += 2
-	}
+	putUUID(b[:], g.r.Uint64(), g.r.Uint64())
 	return string(b[:])
 }
 

@@ -28,8 +28,10 @@ type LoadConfig struct {
 	// queueing is not hidden. 0 runs a closed loop: each connection sends
 	// as soon as its previous request is answered.
 	Rate float64
-	// Events per delivery.
+	// Events per generated delivery.
 	Events int
+	// Replay, when set, is sent in turn instead of generated deliveries.
+	Replay []Delivery
 	// Warmup is run first and not recorded; Duration is measured.
 	Warmup, Duration time.Duration
 	// DuplicateRatio is the share of requests that resend an earlier
@@ -108,7 +110,8 @@ func (r *recorder) record(status int, err error, latency time.Duration, events, 
 // Run sends load as cfg says and returns what it measured. It stops early,
 // with what it has, when ctx ends.
 func Run(ctx context.Context, cfg LoadConfig) (*Result, error) {
-	if cfg.URL == "" || cfg.Connections < 1 || cfg.Events < 1 || cfg.Duration <= 0 {
+	if cfg.URL == "" || cfg.Connections < 1 || cfg.Duration <= 0 ||
+		(cfg.Events < 1 && len(cfg.Replay) == 0) {
 		return nil, errors.New("bench: url, connections (>= 1), events (>= 1) and duration (> 0) are required")
 	}
 	if cfg.Timeout <= 0 {
@@ -118,6 +121,12 @@ func Run(ctx context.Context, cfg LoadConfig) (*Result, error) {
 	client := &fasthttp.Client{
 		MaxConnsPerHost: cfg.Connections, ReadTimeout: cfg.Timeout, WriteTimeout: cfg.Timeout,
 		MaxIdleConnDuration: time.Minute, NoDefaultUserAgentHeader: true,
+	}
+	// Everything costly is made before the clock starts.
+	pool := templates(&cfg)
+	senders := make([]*sender, cfg.Connections)
+	for w := range senders {
+		senders[w] = newSender(&cfg, client, rec, pool, uint64(w))
 	}
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Warmup+cfg.Duration)
 	defer cancel()
@@ -142,13 +151,12 @@ func Run(ctx context.Context, cfg LoadConfig) (*Result, error) {
 
 	var wg sync.WaitGroup
 	if cfg.Rate > 0 {
-		openLoop(runCtx, &cfg, client, rec, &wg)
+		openLoop(runCtx, &cfg, senders, &wg)
 	} else {
-		for w := range cfg.Connections {
+		for _, s := range senders {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s := newSender(&cfg, client, rec, uint64(w))
 				for runCtx.Err() == nil {
 					s.send(time.Now())
 				}
@@ -169,13 +177,12 @@ func Run(ctx context.Context, cfg LoadConfig) (*Result, error) {
 // openLoop schedules requests at the configured rate. Each request has an
 // intended send time; a request that waits for a free connection still
 // counts its latency from then.
-func openLoop(ctx context.Context, cfg *LoadConfig, client *fasthttp.Client, rec *recorder, wg *sync.WaitGroup) {
+func openLoop(ctx context.Context, cfg *LoadConfig, senders []*sender, wg *sync.WaitGroup) {
 	slots := make(chan time.Time, cfg.Connections*4)
-	for w := range cfg.Connections {
+	for _, s := range senders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := newSender(cfg, client, rec, uint64(w))
 			for intended := range slots {
 				s.send(intended)
 			}
@@ -199,22 +206,42 @@ func openLoop(ctx context.Context, cfg *LoadConfig, client *fasthttp.Client, rec
 	close(slots)
 }
 
-// sender owns one connection's requests and its body generator.
+// templates generates the deliveries that senders fill with fresh uuids:
+// enough of them for a varied mix (about 2,500 distinct events, at least 32
+// deliveries), which costs tens of milliseconds before the run starts.
+func templates(cfg *LoadConfig) []*Template {
+	if len(cfg.Replay) > 0 {
+		return nil
+	}
+	n := min(max(2560/cfg.Events, 32), 256)
+	g := NewGenerator(cfg.Seed)
+	pool := make([]*Template, n)
+	for i := range pool {
+		pool[i] = g.Template(cfg.Events)
+	}
+	return pool
+}
+
+// sender owns one connection's requests and the buffer its bodies are
+// filled in.
 type sender struct {
 	cfg    *LoadConfig
 	client *fasthttp.Client
 	rec    *recorder
-	gen    *Generator
+	pool   []*Template
 	rnd    *rand.Rand
+	next   int // the next of cfg.Replay to send
+	buf    []byte
 	req    *fasthttp.Request
 	resp   *fasthttp.Response
 	sent   [][]byte // earlier bodies, for duplicates
 }
 
-func newSender(cfg *LoadConfig, client *fasthttp.Client, rec *recorder, worker uint64) *sender {
+func newSender(cfg *LoadConfig, client *fasthttp.Client, rec *recorder, pool []*Template,
+	worker uint64) *sender {
 	s := &sender{
-		cfg: cfg, client: client, rec: rec,
-		gen: NewGenerator(cfg.Seed*1_000_003 + worker), rnd: rand.New(rand.NewPCG(cfg.Seed, worker)),
+		cfg: cfg, client: client, rec: rec, pool: pool,
+		rnd: rand.New(rand.NewPCG(cfg.Seed, worker)), next: int(worker),
 		req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse(),
 	}
 	s.req.SetRequestURI(cfg.URL)
@@ -226,22 +253,37 @@ func newSender(cfg *LoadConfig, client *fasthttp.Client, rec *recorder, worker u
 	return s
 }
 
-// send posts one delivery (a fresh one, or a duplicate of an earlier one).
+// send posts one delivery: a fresh one, a replayed file, or a duplicate of
+// an earlier one.
 func (s *sender) send(intended time.Time) {
-	var body []byte
-	var uuids []string
-	if len(s.sent) > 0 && s.rnd.Float64() < s.cfg.DuplicateRatio {
+	var (
+		body   []byte
+		events int
+		uuids  []string
+	)
+	switch {
+	case len(s.sent) > 0 && s.rnd.Float64() < s.cfg.DuplicateRatio:
 		body = s.sent[s.rnd.IntN(len(s.sent))]
-	} else {
-		body, uuids = s.gen.Delivery(s.cfg.Events)
+		events = s.cfg.Events
+	case len(s.cfg.Replay) > 0:
+		d := &s.cfg.Replay[s.next%len(s.cfg.Replay)]
+		s.next++
+		body, events, uuids = d.Body, d.Events, d.UUIDs
+	default:
+		t := s.pool[s.rnd.IntN(len(s.pool))]
+		body = t.Fill(s.buf, s.rnd)
+		s.buf, events = body, t.Events()
+		if s.cfg.OnAck != nil {
+			uuids = t.UUIDs(body, make([]string, 0, events))
+		}
 		if s.cfg.DuplicateRatio > 0 && len(s.sent) < 256 {
-			s.sent = append(s.sent, body)
+			s.sent = append(s.sent, bytes.Clone(body))
 		}
 	}
 	s.req.SetBodyRaw(body)
 	err := s.client.DoTimeout(s.req, s.resp, s.cfg.Timeout)
 	status := s.resp.StatusCode()
-	s.rec.record(status, err, time.Since(intended), s.cfg.Events, len(body))
+	s.rec.record(status, err, time.Since(intended), events, len(body))
 	if err == nil && status == fasthttp.StatusOK && uuids != nil && s.cfg.OnAck != nil &&
 		s.rec.measuring.Load() {
 		s.cfg.OnAck(uuids, intended)
@@ -299,6 +341,13 @@ func (r *recorder) result(cfg *LoadConfig, took time.Duration) *Result {
 	}
 	if cfg.Rate > 0 {
 		res.Mode, res.TargetRate = "open", cfg.Rate
+	}
+	if n := len(cfg.Replay); n > 0 {
+		events := 0
+		for _, d := range cfg.Replay {
+			events += d.Events
+		}
+		res.EventsPerReq = (events + n/2) / n
 	}
 	if secs > 0 {
 		res.RequestsPerSec = float64(res.Requests) / secs

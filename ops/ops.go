@@ -1,6 +1,6 @@
 // Package ops serves hookbridge's operational endpoints on their own
-// listener: /healthz (the process is up), /readyz (it can do its work) and
-// Prometheus /metrics.
+// listener: /healthz (the process is up), /readyz (it can do its work),
+// Prometheus /metrics and, when asked for, Go's profiler under /debug/pprof/.
 package ops
 
 import (
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,8 +23,10 @@ type Server struct {
 }
 
 // New binds listen. ready returns nil when the process can do its work, or
-// what is wrong; detail is shown either way.
-func New(listen string, gatherer prometheus.Gatherer, ready func() (detail string, err error)) (*Server, error) {
+// what is wrong; detail is shown either way. profiling adds /debug/pprof/,
+// which exposes stacks and memory: keep the listener private when it is on.
+func New(listen string, gatherer prometheus.Gatherer, ready func() (detail string, err error),
+	profiling bool) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -40,6 +43,13 @@ func New(listen string, gatherer prometheus.Gatherer, ready func() (detail strin
 		fmt.Fprintln(w, "ready:", detail)
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	if profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s for ops: %w", listen, err)

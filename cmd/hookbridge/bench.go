@@ -29,6 +29,7 @@ type benchFlags struct {
 	sweep         bool
 	sweepStart    float64
 	sweepOut      string
+	bodies        string
 }
 
 func benchCmd() *cobra.Command {
@@ -39,7 +40,9 @@ func benchCmd() *cobra.Command {
 		Long: "Generate realistic event hook deliveries (unique uuids, a mix of event types and\n" +
 			"shapes, 1-5 KB per event) and post them to any HTTP endpoint: a closed loop of\n" +
 			"keep-alive connections, or with --rate an open loop at a fixed request rate,\n" +
-			"where latency counts from each request's intended send time. Prints a progress\n" +
+			"where latency counts from each request's intended send time. Deliveries are\n" +
+			"generated before the clock starts and filled with fresh uuids per request, or\n" +
+			"with --bodies replayed from a directory. Prints a progress\n" +
 			"line, then requests/s, events/s, MB/s, status counts and latency percentiles.\n" +
 			"With --verify-brokers it then reads Kafka and checks that every event of every\n" +
 			"delivery answered 200 is there, with its POST-to-visible latency.",
@@ -60,7 +63,10 @@ func benchCmd() *cobra.Command {
 		"secret value (default $HOOKBRIDGE_OKTA_SECRET)")
 	fl.IntVar(&f.cfg.Connections, "connections", 16, "keep-alive connections")
 	fl.Float64Var(&f.cfg.Rate, "rate", 0, "requests per second for an open loop (0: closed loop)")
-	fl.IntVar(&f.cfg.Events, "events", 10, "events per delivery")
+	fl.IntVar(&f.cfg.Events, "events", 10, "events per generated delivery")
+	fl.StringVar(&f.bodies, "bodies", "",
+		"replay the files of this directory (one delivery body each, sent as they are, in turn) "+
+			"instead of generating deliveries")
 	fl.DurationVar(&f.cfg.Duration, "duration", 15*time.Second, "measured duration")
 	fl.DurationVar(&f.cfg.Warmup, "warmup", 3*time.Second, "unmeasured warm-up before it")
 	fl.Float64Var(&f.cfg.DuplicateRatio, "duplicates", 0, "share of requests resending an earlier delivery")
@@ -81,6 +87,12 @@ func benchCmd() *cobra.Command {
 }
 
 func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
+	if f.bodies != "" {
+		var err error
+		if f.cfg.Replay, err = bench.LoadDeliveries(f.bodies); err != nil {
+			return err
+		}
+	}
 	if f.sweep {
 		return runSweep(ctx, f, cmd)
 	}
@@ -141,7 +153,9 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 }
 
 // verifier reads the topics during the run and matches the uuids it sees
-// with the acknowledged ones.
+// with the acknowledged ones. It shares the machine with the load it
+// measures, so it keeps uuids as 16-byte keys in maps the garbage collector
+// need not scan.
 type verifier struct {
 	cl     *kgo.Client
 	cancel context.CancelFunc
@@ -149,9 +163,49 @@ type verifier struct {
 
 	mu sync.Mutex
 	// sent maps each acknowledged uuid to when its delivery was sent; seen
-	// to when it became visible. Both guarded by mu.
-	sent map[string]time.Time
-	seen map[string]time.Time
+	// to when it became visible (Unix nanoseconds). Both guarded by mu.
+	sent map[uuidKey]int64
+	seen map[uuidKey]int64
+	// badKeys counts acknowledged uuids that are not uuids, which cannot be
+	// matched; guarded by mu.
+	badKeys int
+}
+
+// uuidKey is the 128 bits of a uuid.
+type uuidKey [16]byte
+
+// parseUUID reads the canonical 36-character text form, in either case.
+func parseUUID(s []byte) (k uuidKey, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return k, false
+	}
+	j := 0
+	for i := 0; i < 36; i += 2 {
+		if s[i] == '-' {
+			i--
+			continue
+		}
+		hi, ok1 := unhex(s[i])
+		lo, ok2 := unhex(s[i+1])
+		if !ok1 || !ok2 {
+			return k, false
+		}
+		k[j] = hi<<4 | lo
+		j++
+	}
+	return k, true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 func newVerifier(ctx context.Context, brokers, topics []string) (*verifier, error) {
@@ -166,16 +220,18 @@ func newVerifier(ctx context.Context, brokers, topics []string) (*verifier, erro
 	pcancel()
 	cctx, cancel := context.WithCancel(ctx)
 	v := &verifier{cl: cl, cancel: cancel, done: make(chan struct{}),
-		sent: map[string]time.Time{}, seen: map[string]time.Time{}}
+		sent: map[uuidKey]int64{}, seen: map[uuidKey]int64{}}
 	go func() {
 		defer close(v.done)
 		for cctx.Err() == nil {
 			fs := cl.PollFetches(cctx)
-			now := time.Now()
+			now := time.Now().UnixNano()
 			v.mu.Lock()
 			fs.EachRecord(func(r *kgo.Record) {
-				if _, ok := v.seen[string(r.Key)]; !ok {
-					v.seen[string(r.Key)] = now
+				if k, ok := parseUUID(r.Key); ok {
+					if _, dup := v.seen[k]; !dup {
+						v.seen[k] = now
+					}
 				}
 			})
 			v.mu.Unlock()
@@ -185,10 +241,16 @@ func newVerifier(ctx context.Context, brokers, topics []string) (*verifier, erro
 }
 
 func (v *verifier) acked(uuids []string, sent time.Time) {
+	at := sent.UnixNano()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, u := range uuids {
-		v.sent[u] = sent
+		k, ok := parseUUID([]byte(u))
+		if !ok {
+			v.badKeys++
+			continue
+		}
+		v.sent[k] = at
 	}
 }
 
@@ -197,9 +259,9 @@ func (v *verifier) report(wait time.Duration) map[string]any {
 	deadline := time.Now().Add(wait)
 	for {
 		v.mu.Lock()
-		missing := 0
-		for u := range v.sent {
-			if _, ok := v.seen[u]; !ok {
+		missing := v.badKeys
+		for k := range v.sent {
+			if _, ok := v.seen[k]; !ok {
 				missing++
 			}
 		}
@@ -212,17 +274,18 @@ func (v *verifier) report(wait time.Duration) map[string]any {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	h := hdrhistogram.New(1, 600_000_000, 3)
-	missing := 0
-	for u, sent := range v.sent {
-		seen, ok := v.seen[u]
+	missing := v.badKeys
+	for k, sent := range v.sent {
+		seen, ok := v.seen[k]
 		if !ok {
 			missing++
 			continue
 		}
-		_ = h.RecordValue(max(1, seen.Sub(sent).Microseconds()))
+		_ = h.RecordValue(max(1, (seen-sent)/1000))
 	}
+	acked := len(v.sent) + v.badKeys
 	return map[string]any{
-		"acknowledged": len(v.sent), "found": len(v.sent) - missing, "missing": missing,
+		"acknowledged": acked, "found": acked - missing, "missing": missing,
 		"visible_p50_ms": float64(h.ValueAtQuantile(50)) / 1000,
 		"visible_p99_ms": float64(h.ValueAtQuantile(99)) / 1000,
 	}

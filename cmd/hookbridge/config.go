@@ -26,6 +26,9 @@ type config struct {
 		// Listen is the address of /healthz, /readyz and /metrics; default
 		// 127.0.0.1:9090. Empty turns the listener off.
 		Listen string `yaml:"listen"`
+		// Pprof serves Go's profiler under /debug/pprof/ on that listener;
+		// default off.
+		Pprof bool `yaml:"pprof"`
 	} `yaml:"ops"`
 	Log logConfig `yaml:"log"`
 }

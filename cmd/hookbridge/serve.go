@@ -92,7 +92,7 @@ func serve(ctx context.Context, cfg config) error {
 			}
 			return detail, running.healthy()
 		}
-		if opsSrv, err = ops.New(cfg.Ops.Listen, reg, ready); err != nil {
+		if opsSrv, err = ops.New(cfg.Ops.Listen, reg, ready, cfg.Ops.Pprof); err != nil {
 			_ = svc.Shutdown(context.Background())
 			return err
 		}

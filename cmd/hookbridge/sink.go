@@ -49,7 +49,7 @@ func sinkCmd() *cobra.Command {
 			if cfg.Ops.Listen != "" {
 				opsSrv, err := ops.New(cfg.Ops.Listen, reg, func() (string, error) {
 					return "sinks delivering", running.healthy()
-				})
+				}, cfg.Ops.Pprof)
 				if err != nil {
 					running.stop()
 					return err
