@@ -27,8 +27,10 @@ type Config struct {
 	Brokers []string `yaml:"brokers"`
 	// ClientID is sent to the brokers; default hookbridge.
 	ClientID string `yaml:"client_id"`
-	// Compression of produced batches: zstd (default), lz4, snappy, gzip or
-	// none.
+	// Compression of produced batches: lz4 (default), zstd, snappy, gzip or
+	// none. On hookbridge's Avro records lz4 costs about a third of zstd's
+	// CPU per event, which on the ingest path is the difference that
+	// matters; zstd makes batches about a fifth smaller.
 	Compression string `yaml:"compression"`
 	// DialTimeout bounds a connection attempt; default 5s.
 	DialTimeout time.Duration  `yaml:"dial_timeout"`
@@ -94,7 +96,7 @@ type EmbeddedConfig struct {
 func Default() Config {
 	return Config{
 		ClientID:    "hookbridge",
-		Compression: "zstd",
+		Compression: "lz4",
 		DialTimeout: 5 * time.Second,
 		Topics:      TopicsConfig{Create: true, Partitions: 3, ReplicationFactor: -1},
 		Embedded:    EmbeddedConfig{Listen: "127.0.0.1:9092", DataDir: "data/kafka", Partitions: 1},

@@ -44,9 +44,14 @@ type ServerConfig struct {
 	MaxHeaderBytes confval.Bytes `yaml:"max_header_bytes"`
 	// MaxConnections bounds concurrent connections; default 1024.
 	MaxConnections int `yaml:"max_connections"`
-	// MaxInFlight bounds deliveries being processed at once; a delivery
-	// that cannot start within the response budget gets 503. Default 256.
+	// MaxInFlight bounds deliveries being processed at once. Default 256.
 	MaxInFlight int `yaml:"max_in_flight"`
+	// AdmissionWait is how long a delivery may wait for one of those
+	// slots before it is answered 503. Short, so that overload is shed at
+	// once, holding neither memory nor Okta's connection, and Okta's one
+	// retry comes while it may still succeed. Default 100ms; below the
+	// response budget.
+	AdmissionWait time.Duration `yaml:"admission_wait"`
 	// TLS serves HTTPS when both files are set.
 	TLS struct {
 		CertFile string `yaml:"cert_file"`
@@ -121,6 +126,7 @@ func DefaultConfig() Config {
 			MaxHeaderBytes: 16 << 10,
 			MaxConnections: 1024,
 			MaxInFlight:    256,
+			AdmissionWait:  100 * time.Millisecond,
 		},
 		Routing: RoutingConfig{
 			DefaultTopic:    "okta.events",
@@ -145,6 +151,7 @@ func (c *Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"server.response_budget": s.ResponseBudget, "server.read_timeout": s.ReadTimeout,
 		"server.write_timeout": s.WriteTimeout, "server.idle_timeout": s.IdleTimeout,
+		"server.admission_wait": s.AdmissionWait,
 	} {
 		if d <= 0 {
 			return fmt.Errorf("%s must be positive, got %s", name, d)
@@ -152,6 +159,10 @@ func (c *Config) Validate() error {
 	}
 	if s.ResponseBudget >= 3*time.Second {
 		return fmt.Errorf("server.response_budget %s must stay below Okta's 3s timeout", s.ResponseBudget)
+	}
+	if s.AdmissionWait >= s.ResponseBudget {
+		return fmt.Errorf("server.admission_wait %s must be below server.response_budget %s",
+			s.AdmissionWait, s.ResponseBudget)
 	}
 	if s.MaxHeaderBytes < 1024 || s.MaxConnections < 1 || s.MaxInFlight < 1 {
 		return errors.New("server.max_header_bytes (>= 1KiB), max_connections and max_in_flight (>= 1) are required")

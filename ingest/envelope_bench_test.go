@@ -37,9 +37,9 @@ func BenchmarkParseEnvelope(b *testing.B) {
 }
 
 // BenchmarkConvertDelivery measures what delivery.run does to a body before
-// producing: the UTF-8 check and copy, parseEnvelope, and AppendEvent of every event behind
-// room for its framing header, into buffers reused from one delivery to the
-// next.
+// producing (see convertDelivery), into buffers reused from one delivery to
+// the next. Divide ns/op by the events per delivery for JSON to Avro per
+// event, parsing included.
 func BenchmarkConvertDelivery(b *testing.B) {
 	for _, n := range benchDeliverySizes {
 		body, _ := bench.NewGenerator(uint64(n)).Delivery(n)
@@ -47,36 +47,78 @@ func BenchmarkConvertDelivery(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			var (
-				doc   jsontape.Doc
-				enc   schema.Encoder
-				text  []byte
-				buf   []byte
-				frame [schema.SingleObjectHeaderLen]byte
+				doc       jsontape.Doc
+				enc       schema.Encoder
+				text, buf []byte
 			)
-			received := time.UnixMilli(1777889702311)
 			for b.Loop() {
-				// As in delivery.run: check UTF-8, copy, parse.
-				if utf8.Valid(body) {
-					text = append(text[:0], body...)
-				} else {
-					text = schema.Sanitize(text[:0], body)
-				}
-				env, err := parseEnvelope(&doc, text)
-				if err != nil {
-					b.Fatal(err)
-				}
-				meta := schema.Meta{
-					Source: "okta", EventID: env.eventID, EventTime: env.eventTime,
-					ReceivedAt: received,
-				}
-				buf = buf[:0]
-				for ev := range env.events.Items() {
-					buf = append(buf, frame[:]...)
-					if buf, _, err = enc.AppendEvent(buf, ev, &meta); err != nil {
-						b.Fatal(err)
-					}
-				}
+				text, buf = convertDelivery(b, &doc, &enc, text, buf, body)
 			}
 		})
+	}
+}
+
+// convertDelivery does what delivery.run does to a body before producing,
+// into buffers the caller keeps: check and copy, parse, and convert every
+// event behind room for its framing header.
+func convertDelivery(tb testing.TB, doc *jsontape.Doc, enc *schema.Encoder, text, buf, body []byte) ([]byte, []byte) {
+	if utf8.Valid(body) {
+		text = append(text[:0], body...)
+	} else {
+		text = schema.Sanitize(text[:0], body)
+	}
+	env, err := parseEnvelope(doc, text)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	meta := schema.Meta{Source: "okta", EventID: env.eventID, EventTime: env.eventTime,
+		ReceivedAt: time.UnixMilli(1777889702311)}
+	var frame [schema.SingleObjectHeaderLen]byte
+	buf = buf[:0]
+	for ev := range env.events.Items() {
+		buf = append(buf, frame[:]...)
+		if buf, _, err = enc.AppendEvent(buf, ev, &meta); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return text, buf
+}
+
+// TestConvertAllocations holds the conversion to its allocation budget:
+// at most 4 per event (the target of the load benchmarks); once buffers have
+// grown it is none at all.
+func TestConvertAllocations(t *testing.T) {
+	for _, n := range benchDeliverySizes {
+		body, _ := bench.NewGenerator(uint64(n)).Delivery(n)
+		var (
+			doc       jsontape.Doc
+			enc       schema.Encoder
+			text, buf []byte
+		)
+		allocs := testing.AllocsPerRun(20, func() {
+			text, buf = convertDelivery(t, &doc, &enc, text, buf, body)
+		})
+		if allocs/float64(n) > 4 {
+			t.Errorf("%d events: %.1f allocations per delivery, over 4 per event", n, allocs)
+		}
+		t.Logf("%d events: %.1f allocations per delivery", n, allocs)
+	}
+}
+
+// BenchmarkRoute measures picking the topic of an event type, cached.
+func BenchmarkRoute(b *testing.B) {
+	def, sessions := &topic{name: "okta.events"}, &topic{name: "okta.sessions"}
+	r := newRouter([]RouteRule{{Match: "user.session.*", Topic: "okta.sessions"},
+		{Match: "security.threat.*", Topic: "okta.sessions"}}, def,
+		map[string]*topic{"okta.sessions": sessions})
+	types := [][]byte{[]byte("user.session.start"), []byte("user.authentication.sso"),
+		[]byte("policy.evaluate_sign_on"), []byte("group.user_membership.add")}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if r.route(types[i%len(types)]) == nil {
+			b.Fatal("no topic")
+		}
+		i++
 	}
 }

@@ -110,17 +110,19 @@ func TestReadiness(t *testing.T) {
 }
 
 // TestInFlightLimit sends more concurrent deliveries than max_in_flight
-// into a slow Kafka: admission is bounded, the ones that cannot finish in the
-// budget get 503, never a 4xx, and the first one is stored.
+// into a slow Kafka: admission is bounded, the ones that find no slot within
+// the admission wait get 503 at once (before the admitted one is answered),
+// never a 4xx, and the admitted one is stored.
 func TestInFlightLimit(t *testing.T) {
 	h := newHarness(t, func(c *ingest.Config, _ *broker.Config) {
 		c.Server.MaxInFlight = 1
-		c.Server.ResponseBudget = time.Second
+		c.Server.ResponseBudget = 2 * time.Second
+		c.Server.AdmissionWait = 50 * time.Millisecond
 	})
 	needFake(t, h)
 	h.cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 		h.cluster.KeepControl()
-		time.Sleep(700 * time.Millisecond)
+		time.Sleep(1500 * time.Millisecond)
 		return nil, nil, false
 	})
 	const n = 4
@@ -134,6 +136,9 @@ func TestInFlightLimit(t *testing.T) {
 		counts[r.status]++
 		if r.status != 200 && r.status != 503 {
 			t.Errorf("status %d: %s", r.status, r.body)
+		}
+		if r.status == 503 && counts[200] > 0 {
+			t.Errorf("a 503 came after the admitted delivery's answer: it waited for a slot")
 		}
 	}
 	if counts[200] == 0 || counts[503] == 0 {

@@ -74,10 +74,12 @@ type Handler struct {
 	frameLen int
 
 	inFlight chan struct{} // a semaphore; capacity is server.max_in_flight
-	pool     sync.Pool
-	gzips    sync.Pool
-	m        *metrics
-	rl       *rateLog
+	// admissionWait bounds the wait for an inFlight slot.
+	admissionWait time.Duration
+	pool          sync.Pool
+	gzips         sync.Pool
+	m             *metrics
+	rl            *rateLog
 }
 
 // ServeHTTP routes a request by path, then by method.
@@ -125,6 +127,23 @@ func (h *Handler) verify(ctx *fasthttp.RequestCtx, src *source) {
 	h.log.Info().Str("source", src.name).Msg("answered okta verification challenge")
 }
 
+// admit takes an in-flight slot, waiting at most the admission wait.
+func (h *Handler) admit() bool {
+	select {
+	case h.inFlight <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(h.admissionWait)
+	defer t.Stop()
+	select {
+	case h.inFlight <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
 // deliver checks, converts and produces one delivery, answering 200 only
 // when Kafka holds every event.
 func (h *Handler) deliver(ctx *fasthttp.RequestCtx, src *source) {
@@ -144,16 +163,14 @@ func (h *Handler) deliver(ctx *fasthttp.RequestCtx, src *source) {
 	}
 	h.m.bytesIn.WithLabelValues(src.name).Add(float64(len(body)))
 
-	deadline := received.Add(h.budget)
-	pctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	select {
-	case h.inFlight <- struct{}{}:
-	case <-pctx.Done():
+	if !h.admit() {
 		h.respond(ctx, src, fasthttp.StatusServiceUnavailable,
 			"too many deliveries in flight; try again")
 		return
 	}
+	deadline := received.Add(h.budget)
+	pctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
 	h.m.inFlight.Inc()
 	d, _ := h.pool.Get().(*delivery)
 	if d == nil {

@@ -41,6 +41,8 @@ func TestConfigErrors(t *testing.T) {
 	f("unknown nested key", base+"server:\n  listen_addr: x\n", "field listen_addr not found")
 	f("misspelled source key", "sources:\n  - name: a\n    pth: /a\n", "field pth not found")
 	f("budget over Okta's timeout", base+"server:\n  response_budget: 3s\n", "server.response_budget")
+	f("admission wait past the budget", base+"server:\n  admission_wait: 2500ms\n",
+		"server.admission_wait 2.5s must be below server.response_budget 2.5s")
 	f("bad duration", base+"dedup:\n  window: soon\n", "soon")
 	f("bad byte size", strings.Replace(base, "secrets", "max_body_bytes: lots\n    secrets", 1), "lots")
 	f("no sources", "server:\n  listen: 127.0.0.1:1\n", "sources")
