@@ -65,6 +65,8 @@ type Result struct {
 	EventsPerReq   int            `json:"events_per_request"`
 	Seconds        float64        `json:"seconds"`
 	Requests       int64          `json:"requests"`
+	// Events counts the events of deliveries answered 2xx: what the target
+	// took, not what was offered to it.
 	Events         int64          `json:"events"`
 	Bytes          int64          `json:"bytes"`
 	Errors         int64          `json:"errors"`
@@ -99,7 +101,9 @@ func (r *recorder) record(status int, err error, latency time.Duration, events, 
 		r.errors.Add(1)
 		return
 	}
-	r.events.Add(int64(events))
+	if status >= 200 && status < 300 {
+		r.events.Add(int64(events))
+	}
 	r.bytes.Add(int64(bytes))
 	r.mu.Lock()
 	r.status[status]++

@@ -13,6 +13,7 @@ import (
 type ProcStats struct {
 	CPUSeconds  float64 `json:"cpu_seconds"`
 	PeakRSSMiB  float64 `json:"peak_rss_mib"`
+	RSSMiB      float64 `json:"rss_mib"`
 	CPUPercent  float64 `json:"cpu_percent,omitempty"`
 	WallSeconds float64 `json:"wall_seconds,omitempty"`
 }
@@ -40,11 +41,42 @@ func ReadProc(pid int) (ProcStats, error) {
 	}
 	for _, line := range strings.Split(string(status), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			s.PeakRSSMiB = kb / 1024
+			s.PeakRSSMiB = kib(rest) / 1024
+		} else if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			s.RSSMiB = kib(rest) / 1024
 		}
 	}
 	return s, nil
+}
+
+func kib(field string) float64 {
+	n, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(field), " kB"), 64)
+	return n
+}
+
+// WatchRSS samples the resident memory of process pid every interval until
+// stop is called, which returns the samples in MiB: a run under overload
+// should show them level off rather than climb.
+func WatchRSS(pid int, every time.Duration) (stop func() []float64) {
+	done := make(chan struct{})
+	out := make(chan []float64, 1)
+	go func() {
+		var samples []float64
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				out <- samples
+				return
+			case <-t.C:
+				if p, err := ReadProc(pid); err == nil {
+					samples = append(samples, p.RSSMiB)
+				}
+			}
+		}
+	}()
+	return func() []float64 { close(done); return <-out }
 }
 
 // Since returns the CPU used between before and s over wall time took.

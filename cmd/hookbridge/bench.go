@@ -112,6 +112,10 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 			return err
 		}
 	}
+	var stopRSS func() []float64
+	if f.pid > 0 {
+		stopRSS = bench.WatchRSS(f.pid, time.Second)
+	}
 	start := time.Now()
 	res, err := bench.Run(ctx, f.cfg)
 	if err != nil {
@@ -124,6 +128,7 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 			return err
 		}
 		res.Extra["target"] = after.Since(before, time.Since(start))
+		res.Extra["target_rss_mib"] = stopRSS()
 	}
 	if v != nil {
 		for k, val := range v.report(f.verifyWait) {
@@ -132,8 +137,18 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 	}
 	fmt.Fprint(cmd.OutOrStdout(), bench.Table(res))
 	if t, ok := res.Extra["target"].(bench.ProcStats); ok {
-		fmt.Fprintf(cmd.OutOrStdout(), "target pid %d: cpu %.0f%% (%.1f s), peak RSS %.1f MiB\n",
+		fmt.Fprintf(cmd.OutOrStdout(), "target pid %d: cpu %.0f%% (%.1f s), peak RSS %.1f MiB",
 			f.pid, t.CPUPercent, t.CPUSeconds, t.PeakRSSMiB)
+		if rss, _ := res.Extra["target_rss_mib"].([]float64); len(rss) > 1 {
+			// Where memory was at each quarter of the run shows whether
+			// it levelled off.
+			fmt.Fprintf(cmd.OutOrStdout(), "; RSS by quarter of the run")
+			for q := 1; q <= 4; q++ {
+				fmt.Fprintf(cmd.OutOrStdout(), " %.0f", rss[(len(rss)-1)*q/4])
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), " MiB")
+		}
+		fmt.Fprintln(cmd.OutOrStdout())
 	}
 	if v != nil {
 		fmt.Fprintf(cmd.OutOrStdout(), "verify: acknowledged=%v found=%v missing=%v visible p50 %.1f ms p99 %.1f ms\n",
@@ -179,9 +194,11 @@ func parseUUID(s []byte) (k uuidKey, ok bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return k, false
 	}
+	// Step over the dashes by position, not by content: a dash in place of
+	// a digit must fail unhex, not shift the pairs and read past s[35].
 	j := 0
 	for i := 0; i < 36; i += 2 {
-		if s[i] == '-' {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
 			i--
 			continue
 		}
