@@ -58,13 +58,13 @@ type Latency struct {
 
 // Result is what a run measured.
 type Result struct {
-	Mode           string         `json:"mode"`
-	URL            string         `json:"url"`
-	Connections    int            `json:"connections"`
-	TargetRate     float64        `json:"target_rate,omitempty"`
-	EventsPerReq   int            `json:"events_per_request"`
-	Seconds        float64        `json:"seconds"`
-	Requests       int64          `json:"requests"`
+	Mode         string  `json:"mode"`
+	URL          string  `json:"url"`
+	Connections  int     `json:"connections"`
+	TargetRate   float64 `json:"target_rate,omitempty"`
+	EventsPerReq int     `json:"events_per_request"`
+	Seconds      float64 `json:"seconds"`
+	Requests     int64   `json:"requests"`
 	// Events counts the events of deliveries answered 2xx: what the target
 	// took, not what was offered to it.
 	Events         int64          `json:"events"`
