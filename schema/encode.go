@@ -47,7 +47,10 @@ type member struct {
 // scratch buffers between calls, so it is not safe for concurrent use; give
 // each goroutine its own.
 type Encoder struct {
-	extras  []member // a stack: each record pushes its extras, pops them at its end
+	extras []member // a stack: each record pushes its extras, pops them at its end
+	// slots is a stack too: each record takes one value per field on top
+	// of its parent's, so that nested records clear only what they use.
+	slots   []jsontape.Value
 	scratch []byte
 	num     []byte
 	// timeOK says whether the last Timestamp field parsed; the LogEvent
@@ -86,11 +89,22 @@ func (e *Encoder) appendDelivery(dst []byte, ev jsontape.Value, m *Meta) []byte 
 // record appends obj as rec. info, when not nil, collects what the top level
 // reveals about the event.
 func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info) []byte {
-	var slots [MaxFields]jsontape.Value
+	top := len(e.slots)
+	e.slots = append(e.slots, make([]jsontape.Value, len(rec.Fields))...)
+	slots := e.slots[top:]
 	base := len(e.extras)
 	dupes := false
+	next := 0
 	for k, v := range obj.Members() {
-		i := rec.lookup(k)
+		// Members mostly come in the schema's order: try the field after
+		// the last one found before hashing.
+		i := -1
+		if next < len(rec.Fields) && rec.Fields[next].Name == string(k) {
+			i = next
+		} else {
+			i = rec.lookup(k)
+		}
+		next = i + 1
 		switch {
 		case i < 0:
 			e.extras = append(e.extras, member{k, v})
@@ -101,7 +115,7 @@ func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info
 		}
 	}
 	if dupes {
-		e.moveDuplicates(rec, obj, &slots)
+		e.moveDuplicates(rec, obj, slots)
 	}
 
 	var absent [MaxFields]int8
@@ -126,7 +140,7 @@ func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info
 		}
 	}
 	if info != nil {
-		e.fillInfo(info, slots[:len(rec.Fields)])
+		e.fillInfo(info, slots)
 	}
 
 	dst = appendLong(dst, int64(nAbsent))
@@ -137,6 +151,7 @@ func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info
 		dst = append(dst, 0)
 	}
 	dst = e.appendExtras(dst, base)
+	e.slots = e.slots[:top]
 	return dst
 }
 
@@ -144,7 +159,7 @@ func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info
 // than once to _extra, in order, and leaves the field absent. Readers of
 // duplicate keys commonly keep the last; keeping all of them in order lets
 // the rebuilt JSON read the same way.
-func (e *Encoder) moveDuplicates(rec *Record, obj jsontape.Value, slots *[MaxFields]jsontape.Value) {
+func (e *Encoder) moveDuplicates(rec *Record, obj jsontape.Value, slots []jsontape.Value) {
 	var count [MaxFields]uint8
 	for k := range obj.Members() {
 		if i := rec.lookup(k); i >= 0 && count[i] < 2 {

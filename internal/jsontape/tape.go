@@ -44,20 +44,19 @@ var kindNames = [...]string{"invalid", "null", "false", "true", "number", "strin
 
 func (k Kind) String() string { return kindNames[k] }
 
-// node is one value, or one object key, on the tape.
+// node is one value, or one object key, on the tape: 16 bytes, since
+// writing nodes is a good part of parsing.
 type node struct {
+	// start and end bound the text: a string's content without the quotes
+	// (unescaped in place), a number's or a literal's text. A container
+	// keeps only its start, and in end the number of its members or items.
+	start, end uint32
+	// next is the index of the node after this value's subtree.
+	next uint32
 	kind Kind
 	// plain marks a string that had no escapes: its text needs none when
 	// written back as JSON.
 	plain bool
-	// start and end bound the text: a string's content without the quotes
-	// (unescaped in place), a number's or a literal's text, a container's
-	// whole text.
-	start, end uint32
-	// next is the index of the node after this value's subtree.
-	next uint32
-	// n counts a container's members or items.
-	n uint32
 }
 
 // Doc is a parsed document. Its zero value is ready to use; it keeps its
@@ -104,7 +103,7 @@ func (d *Doc) Parse(src []byte) error {
 			return errChar(src, i, "looking for a value")
 		}
 		if top := len(d.stack) - 1; top >= 0 {
-			d.nodes[d.stack[top]].n++
+			d.nodes[d.stack[top]].end++ // a container's count
 		}
 		var err error
 		switch c := src[i]; c {
@@ -176,7 +175,6 @@ func (d *Doc) Parse(src []byte) error {
 				return errChar(src, i, want)
 			}
 			i++
-			d.nodes[top].end = uint32(i)
 			d.nodes[top].next = uint32(len(d.nodes))
 			d.stack = d.stack[:len(d.stack)-1]
 		}
@@ -473,7 +471,10 @@ func (v Value) Len() int {
 	if v.d == nil {
 		return 0
 	}
-	return int(v.node().n)
+	if n := v.node(); n.kind >= Array {
+		return int(n.end)
+	}
+	return 0
 }
 
 // Members yields the keys and values of an object in document order,
