@@ -42,6 +42,14 @@ func AppendJSONString(dst []byte, s []byte) []byte {
 // AppendJSON appends v as compact JSON. Numbers keep their original spelling.
 func AppendJSON(dst []byte, v jsontape.Value) []byte {
 	switch v.Kind() {
+	case jsontape.Object, jsontape.Array:
+		if v.Plain() {
+			// Sent compact, without escapes: the text is what the walk
+			// below would write.
+			return append(dst, v.Raw()...)
+		}
+	}
+	switch v.Kind() {
 	case jsontape.Object:
 		dst = append(dst, '{')
 		first := true

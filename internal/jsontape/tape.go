@@ -48,14 +48,15 @@ func (k Kind) String() string { return kindNames[k] }
 // writing nodes is a good part of parsing.
 type node struct {
 	// start and end bound the text: a string's content without the quotes
-	// (unescaped in place), a number's or a literal's text. A container
-	// keeps only its start, and in end the number of its members or items.
+	// (unescaped in place), a number's or a literal's text, a container's
+	// whole text.
 	start, end uint32
 	// next is the index of the node after this value's subtree.
 	next uint32
 	kind Kind
-	// plain marks a string that had no escapes: its text needs none when
-	// written back as JSON.
+	// plain marks text that is already compact JSON: a string that had no
+	// escapes, so needs none; a container without whitespace or escapes
+	// inside, so that copying its text writes it.
 	plain bool
 }
 
@@ -64,8 +65,14 @@ type node struct {
 type Doc struct {
 	src   []byte
 	nodes []node
-	stack []uint32
+	stack []open
+	// dirt counts the whitespace runs and escaped strings met so far: a
+	// container is plain when it did not change between its brackets.
+	dirt uint32
 }
+
+// open is a container being parsed.
+type open struct{ node, dirt uint32 }
 
 // SyntaxError says where and why input is not valid JSON.
 type SyntaxError struct {
@@ -92,18 +99,15 @@ func errChar(src []byte, off int, where string) error {
 // whitespace around it. The document keeps src and rewrites the escaped
 // strings in it: the caller must not use src for anything else afterwards.
 func (d *Doc) Parse(src []byte) error {
-	d.src, d.nodes, d.stack = src, d.nodes[:0], d.stack[:0]
+	d.src, d.nodes, d.stack, d.dirt = src, d.nodes[:0], d.stack[:0], 0
 	if uint64(len(src)) >= math.MaxUint32 {
 		return errAt(0, "input of 4 GiB or more")
 	}
-	i := skipSpace(src, 0)
+	i := d.space(0)
 	for {
 		// A value starts at i.
 		if i >= len(src) {
 			return errChar(src, i, "looking for a value")
-		}
-		if top := len(d.stack) - 1; top >= 0 {
-			d.nodes[d.stack[top]].end++ // a container's count
 		}
 		var err error
 		switch c := src[i]; c {
@@ -115,9 +119,9 @@ func (d *Doc) Parse(src []byte) error {
 			if c == '[' {
 				k = Array
 			}
-			d.stack = append(d.stack, uint32(len(d.nodes)))
+			d.stack = append(d.stack, open{uint32(len(d.nodes)), d.dirt})
 			d.nodes = append(d.nodes, node{kind: k, start: uint32(i)})
-			i = skipSpace(src, i+1)
+			i = d.space(i + 1)
 			if i < len(src) && (src[i] == '}' && k == Object || src[i] == ']' && k == Array) {
 				break // an empty container: closed below
 			}
@@ -145,21 +149,21 @@ func (d *Doc) Parse(src []byte) error {
 		}
 		// A value ended: close containers and find where the next one starts.
 		for {
-			i = skipSpace(src, i)
+			i = d.space(i)
 			if len(d.stack) == 0 {
 				if i != len(src) {
 					return errChar(src, i, "after the top-level value")
 				}
 				return nil
 			}
-			top := d.stack[len(d.stack)-1]
+			top := d.stack[len(d.stack)-1].node
 			obj := d.nodes[top].kind == Object
 			if i >= len(src) {
 				return errChar(src, i, "in an unclosed "+d.nodes[top].kind.String())
 			}
 			c := src[i]
 			if c == ',' {
-				i = skipSpace(src, i+1)
+				i = d.space(i + 1)
 				if obj {
 					if i, err = d.key(i); err != nil {
 						return err
@@ -175,7 +179,9 @@ func (d *Doc) Parse(src []byte) error {
 				return errChar(src, i, want)
 			}
 			i++
-			d.nodes[top].next = uint32(len(d.nodes))
+			n := &d.nodes[top]
+			n.end, n.next = uint32(i), uint32(len(d.nodes))
+			n.plain = d.stack[len(d.stack)-1].dirt == d.dirt
 			d.stack = d.stack[:len(d.stack)-1]
 		}
 	}
@@ -191,11 +197,11 @@ func (d *Doc) key(i int) (int, error) {
 	if err != nil {
 		return i, err
 	}
-	i = skipSpace(d.src, i)
+	i = d.space(i)
 	if i >= len(d.src) || d.src[i] != ':' {
 		return i, errChar(d.src, i, "after an object key")
 	}
-	return skipSpace(d.src, i+1), nil
+	return d.space(i + 1), nil
 }
 
 func (d *Doc) literal(i int, text string, k Kind) (int, error) {
@@ -320,6 +326,7 @@ func (d *Doc) escaped(q, i int) (int, error) {
 		case c == '"':
 			d.nodes = append(d.nodes, node{kind: String, start: uint32(q + 1), end: uint32(w),
 				next: uint32(len(d.nodes) + 1)})
+			d.dirt++
 			return i + 1, nil
 		case c < 0x20:
 			return i, errAt(i, fmt.Sprintf("control character 0x%02x in a string", c))
@@ -398,16 +405,24 @@ func hex4(src []byte, i int) (rune, bool) {
 	return r, true
 }
 
-func skipSpace(src []byte, i int) int {
-	for i < len(src) {
-		switch src[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
+// space skips whitespace from i.
+func (d *Doc) space(i int) int {
+	if i < len(d.src) && d.src[i] > ' ' {
+		return i // compact JSON: the common case
 	}
-	return i
+	j := i
+	for j < len(d.src) {
+		switch d.src[j] {
+		case ' ', '\t', '\n', '\r':
+			j++
+			continue
+		}
+		break
+	}
+	if j > i {
+		d.dirt++
+	}
+	return j
 }
 
 // Parse parses src with a new Doc and returns its root; src is rewritten as
@@ -422,7 +437,9 @@ func Parse(src []byte) (Value, error) {
 
 // Size is the memory the document's buffers hold, in bytes, not counting
 // the text it parsed.
-func (d *Doc) Size() int { return cap(d.nodes)*int(unsafe.Sizeof(node{})) + cap(d.stack)*4 }
+func (d *Doc) Size() int {
+	return cap(d.nodes)*int(unsafe.Sizeof(node{})) + cap(d.stack)*int(unsafe.Sizeof(open{}))
+}
 
 // Root is the document's value.
 func (d *Doc) Root() Value {
@@ -450,7 +467,7 @@ func (v Value) Kind() Kind {
 }
 
 // Bytes is a string's unescaped content, or the text of a number or a
-// literal as it was sent; nil for other kinds.
+// literal as it was sent; nil for other kinds (see Raw).
 func (v Value) Bytes() []byte {
 	if v.d == nil {
 		return nil
@@ -463,18 +480,37 @@ func (v Value) Bytes() []byte {
 }
 
 // Plain reports whether a string had no escapes, so that its content needs
-// none in JSON either.
+// none in JSON either; or whether an array or object holds neither
+// whitespace nor escapes, so that Raw is its compact JSON.
 func (v Value) Plain() bool { return v.d != nil && v.node().plain }
+
+// Raw is an array's or object's text as sent, while no escaped string in it
+// has been rewritten: use it only when Plain; nil for other kinds.
+func (v Value) Raw() []byte {
+	if v.d == nil || v.node().kind < Array {
+		return nil
+	}
+	n := v.node()
+	return v.d.src[n.start:n.end:n.end]
+}
 
 // Len is the number of members of an object or items of an array.
 func (v Value) Len() int {
-	if v.d == nil {
+	if v.d == nil || v.node().kind < Array {
 		return 0
 	}
-	if n := v.node(); n.kind >= Array {
-		return int(n.end)
+	// Counting the children is a walk over one node each; the tape keeps
+	// no count so that parsing writes less.
+	nodes := v.d.nodes
+	step := uint32(1)
+	if nodes[v.i].kind == Object {
+		step = 2
 	}
-	return 0
+	n := 0
+	for j, end := v.i+1, nodes[v.i].next; j < end; j = nodes[j+step-1].next {
+		n++
+	}
+	return n
 }
 
 // Members yields the keys and values of an object in document order,

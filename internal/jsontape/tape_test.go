@@ -78,6 +78,72 @@ func check(t testing.TB, in []byte) {
 		t.Fatalf("Parse(%q) rebuilt as %q, want the value %#v", in, got, want)
 	}
 	checkCounts(t, d.Root())
+	checkPlain(t, d.Root())
+}
+
+// compact writes v as compact JSON from the tape, strings as their bytes;
+// ok is false when a string in it had escapes, which compact cannot write.
+func compact(dst []byte, v Value) (out []byte, ok bool) {
+	ok = true
+	sep := func(first bool) {
+		if !first {
+			dst = append(dst, ',')
+		}
+	}
+	switch v.Kind() {
+	case Object:
+		dst = append(dst, '{')
+		first := true
+		for k, m := range v.Members() {
+			sep(first)
+			first = false
+			dst = append(append(append(dst, '"'), k...), '"', ':')
+			var good bool
+			if dst, good = compact(dst, m); !good {
+				ok = false
+			}
+		}
+		return append(dst, '}'), ok
+	case Array:
+		dst = append(dst, '[')
+		first := true
+		for m := range v.Items() {
+			sep(first)
+			first = false
+			var good bool
+			if dst, good = compact(dst, m); !good {
+				ok = false
+			}
+		}
+		return append(dst, ']'), ok
+	case String:
+		return append(append(append(dst, '"'), v.Bytes()...), '"'), v.Plain()
+	}
+	return append(dst, v.Bytes()...), true
+}
+
+// checkPlain holds Plain to its promise on every container: plain exactly
+// when its text is already the compact JSON of its value.
+func checkPlain(t testing.TB, v Value) {
+	switch v.Kind() {
+	case Object:
+		for _, m := range v.Members() {
+			checkPlain(t, m)
+		}
+	case Array:
+		for m := range v.Items() {
+			checkPlain(t, m)
+		}
+	default:
+		return
+	}
+	out, ok := compact(nil, v)
+	if v.Plain() && (!ok || !bytes.Equal(out, v.Raw())) {
+		t.Fatalf("plain %s %q is not its compact JSON %q", v.Kind(), v.Raw(), out)
+	}
+	if !v.Plain() && ok && bytes.Equal(out, v.Raw()) {
+		t.Fatalf("%s %q is compact JSON but not plain", v.Kind(), v.Raw())
+	}
 }
 
 // checkCounts compares every container's Len with what its walk yields.
