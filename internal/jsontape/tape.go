@@ -120,7 +120,7 @@ func (d *Doc) Parse(src []byte) error {
 				k = Array
 			}
 			d.stack = append(d.stack, open{uint32(len(d.nodes)), d.dirt})
-			d.nodes = append(d.nodes, node{kind: k, start: uint32(i)})
+			d.push(k, false, i, i) // end and next are set at the closing bracket
 			i = d.space(i + 1)
 			if i < len(src) && (src[i] == '}' && k == Object || src[i] == ']' && k == Array) {
 				break // an empty container: closed below
@@ -187,6 +187,21 @@ func (d *Doc) Parse(src []byte) error {
 	}
 }
 
+// push adds a node for a scalar; a container's end and next are set when
+// it closes. The fields are stored one by one: building a node value and
+// copying it makes the compiler write it to the stack in parts and read it
+// back whole, which stalls the CPU on every node.
+func (d *Doc) push(k Kind, plain bool, start, end int) {
+	n := len(d.nodes)
+	if n < cap(d.nodes) {
+		d.nodes = d.nodes[:n+1]
+	} else {
+		d.nodes = append(d.nodes, node{})
+	}
+	p := &d.nodes[n]
+	p.start, p.end, p.next, p.kind, p.plain = uint32(start), uint32(end), uint32(n+1), k, plain
+}
+
 // key reads an object key, the colon after it, and the space before its
 // value.
 func (d *Doc) key(i int) (int, error) {
@@ -212,8 +227,7 @@ func (d *Doc) literal(i int, text string, k Kind) (int, error) {
 		}
 		return i + j, errChar(d.src, i+j, "in the literal "+text)
 	}
-	d.nodes = append(d.nodes, node{kind: k, start: uint32(i), end: uint32(i + len(text)),
-		next: uint32(len(d.nodes) + 1)})
+	d.push(k, false, i, i+len(text))
 	return i + len(text), nil
 }
 
@@ -252,8 +266,7 @@ func (d *Doc) number(start int) (int, error) {
 		}
 		i = j
 	}
-	d.nodes = append(d.nodes, node{kind: Number, start: uint32(start), end: uint32(i),
-		next: uint32(len(d.nodes) + 1)})
+	d.push(Number, false, start, i)
 	return i, nil
 }
 
@@ -282,8 +295,7 @@ func (d *Doc) str(q int) (int, error) {
 	for i < len(src) {
 		c := src[i]
 		if c == '"' {
-			d.nodes = append(d.nodes, node{kind: String, plain: true, start: uint32(q + 1),
-				end: uint32(i), next: uint32(len(d.nodes) + 1)})
+			d.push(String, true, q+1, i)
 			return i + 1, nil
 		}
 		if c == '\\' {
@@ -324,8 +336,7 @@ func (d *Doc) escaped(q, i int) (int, error) {
 		c := src[i]
 		switch {
 		case c == '"':
-			d.nodes = append(d.nodes, node{kind: String, start: uint32(q + 1), end: uint32(w),
-				next: uint32(len(d.nodes) + 1)})
+			d.push(String, false, q+1, w)
 			d.dirt++
 			return i + 1, nil
 		case c < 0x20:
