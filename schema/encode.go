@@ -240,6 +240,10 @@ func (e *Encoder) field(dst []byte, f *Field, v jsontape.Value) ([]byte, bool) {
 // appendDouble writes a number as a double only when the double prints back
 // as the same decimal value; otherwise precision would be lost.
 func (e *Encoder) appendDouble(dst []byte, v jsontape.Value) ([]byte, bool) {
+	if f, ok := exactDouble(v.Bytes()); ok {
+		dst = append(dst, 2)
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(f)), true
+	}
 	e.num = append(e.num[:0], v.Bytes()...)
 	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(e.num), len(e.num)), 64)
 	if err != nil || math.IsInf(f, 0) {
@@ -260,6 +264,80 @@ func (e *Encoder) appendDouble(dst []byte, v jsontape.Value) ([]byte, bool) {
 	}
 	dst = append(dst, 2)
 	return binary.LittleEndian.AppendUint64(dst, math.Float64bits(f)), true
+}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// exactDouble converts the common number, such as a latitude, without
+// strconv: at most 15 significant digits m and a decimal exponent of at
+// most 22 either way. Both m and the power of ten are exact in a float64,
+// so one multiplication or division rounds correctly (Clinger's fast path),
+// and 15 digits come back unchanged from a float64. Other numbers report
+// false and take the general path. text is a valid JSON number.
+func exactDouble(text []byte) (float64, bool) {
+	i, neg := 0, false
+	if len(text) > 0 && text[0] == '-' {
+		neg, i = true, 1
+	}
+	var m uint64
+	sig, scale := 0, 0 // significant digits, digits after the point
+	point := false
+	for ; i < len(text); i++ {
+		c := text[i]
+		if c == '.' {
+			point = true
+			continue
+		}
+		if c < '0' || c > '9' {
+			break
+		}
+		if m == 0 && c == '0' {
+			if point {
+				scale++
+			}
+			continue // a leading zero
+		}
+		if sig++; sig > 15 {
+			return 0, false
+		}
+		m = m*10 + uint64(c-'0')
+		if point {
+			scale++
+		}
+	}
+	exp := 0
+	if i < len(text) { // an exponent: e or E, a sign, digits
+		i++
+		eneg := false
+		if i < len(text) && (text[i] == '+' || text[i] == '-') {
+			eneg, i = text[i] == '-', i+1
+		}
+		if len(text)-i > 3 {
+			return 0, false
+		}
+		for ; i < len(text); i++ {
+			exp = exp*10 + int(text[i]-'0')
+		}
+		if eneg {
+			exp = -exp
+		}
+	}
+	f := float64(m)
+	if neg {
+		f = -f
+	}
+	if m == 0 {
+		return f, true
+	}
+	switch e := exp - scale; {
+	case e >= 0 && e < len(pow10):
+		return f * pow10[e], true
+	case e < 0 && -e < len(pow10):
+		return f / pow10[-e], true
+	}
+	return 0, false
 }
 
 func (e *Encoder) appendObjects(dst []byte, rec *Record, v jsontape.Value) ([]byte, bool) {

@@ -1,6 +1,9 @@
 package schema
 
 import (
+	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -47,4 +50,50 @@ func (r *Record) index(name string) int {
 		}
 	}
 	return -1
+}
+
+// TestExactDouble compares the fast path with strconv on numbers it takes
+// and checks that it declines the ones it must leave to the general path.
+func TestExactDouble(t *testing.T) {
+	take := []string{"0", "-0", "0.0", "1", "-1", "37.7749", "-122.4194", "1.5e3", "1.50",
+		"0.000123", "123456789012345", "1234567.89012345", "9.99e22", "1e-22", "4.2E+2",
+		"0.1", "0.3", "100e-2", "-0.0e5"}
+	for _, s := range take {
+		got, ok := exactDouble([]byte(s))
+		want, _ := strconv.ParseFloat(s, 64)
+		if !ok || math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("exactDouble(%s) = %v, %v; want %v", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"1234567890123456", "0.1000000000000000055", "1e23", "1e-23",
+		"5e-324", "1.7976931348623157e308", "1e1000"} {
+		if _, ok := exactDouble([]byte(s)); ok {
+			t.Errorf("exactDouble(%s) took a number it cannot convert exactly", s)
+		}
+	}
+}
+
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// FuzzExactDouble holds the fast path to strconv on every JSON number.
+func FuzzExactDouble(f *testing.F) {
+	for _, s := range []string{"0", "-1.5", "37.7749", "1e22", "123456789012345", "0.000001e-16"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !jsonNumber.MatchString(s) {
+			return
+		}
+		got, ok := exactDouble([]byte(s))
+		if !ok {
+			return
+		}
+		want, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("exactDouble(%s) = %v, strconv says %v (%v)", s, got, want, err)
+		}
+		if !SameNumber([]byte(s), strconv.AppendFloat(nil, got, 'g', -1, 64)) {
+			t.Fatalf("exactDouble(%s) = %v, which prints as another number", s, got)
+		}
+	})
 }
