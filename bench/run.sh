@@ -4,15 +4,18 @@
 # and 50 events per delivery, each checked against Kafka. Results go to
 # bench/results/ (one JSON per run, and summary.txt with the table and the
 # machine), then an open-loop sweep at rising rates until saturation, drawn as
-# a latency-versus-throughput chart. Knobs: DURATION (15s), WARMUP (3s),
-# CONNECTIONS (16), EVENTS ("1 10 50"), SWEEP_START (200 requests/s),
-# SWEEP_DURATION (5s).
+# a latency-versus-throughput chart, then two open-loop runs at 10 events per
+# delivery: at half the closed loop's maximum rate (the latency an operator
+# sees with headroom) and at twice it (overload: shed with 503 inside the
+# response budget, memory flat). Knobs: DURATION (15s), WARMUP (3s),
+# CONNECTIONS (64), EVENTS ("1 10 50"), SWEEP_START (200 requests/s),
+# SWEEP_DURATION (5s), OVERLOAD_DURATION (20s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
-CONNECTIONS=${CONNECTIONS:-16}
+CONNECTIONS=${CONNECTIONS:-64}
 EVENTS=${EVENTS:-"1 10 50"}
 out=bench/results
 tmp=$(mktemp -d)
@@ -31,12 +34,14 @@ echo "bench: building" >&2
 go build -o "$tmp/hookbridge" ./cmd/hookbridge
 bin=$tmp/hookbridge
 
-"$bin" broker --listen "127.0.0.1:$kport" --data-dir "" 2>"$tmp/broker.log" &
+# The broker's log on disk without an fsync per write, as Kafka runs by
+# default: kept in memory, its growing segments stall produce requests, and
+# an fsync per write would measure the disk rather than the bridge.
+"$bin" broker --listen "127.0.0.1:$kport" --data-dir "$tmp/kafka" --no-sync 2>"$tmp/broker.log" &
 pids+=($!)
 cat >"$tmp/bench.yaml" <<YAML
 server:
   listen: 127.0.0.1:$hport
-  max_in_flight: 1024
 sources:
   - name: okta
     path: /hooks/okta
@@ -91,6 +96,21 @@ echo "bench: open-loop sweep, 10 events per delivery" >&2
 "$bin" bench --url "http://127.0.0.1:$hport/hooks/okta" --secret "$HOOKBRIDGE_BENCH_SECRET" \
 	--events 10 --connections 256 --duration "${SWEEP_DURATION:-5s}" --warmup 1s --sweep \
 	--sweep-start "${SWEEP_START:-200}" --sweep-out "$out" | tee "$tmp/sweep.txt"
+# The closed loop's rate at 10 events per delivery is the maximum the two
+# open-loop runs are set from.
+max_rate=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["requests_per_sec"]))' \
+	"$out/closed-10.json")
+half=$((max_rate / 2)) double=$((max_rate * 2))
+echo "bench: open loop at half the maximum, $half requests/s" >&2
+"$bin" bench --url "http://127.0.0.1:$hport/hooks/okta" --secret "$HOOKBRIDGE_BENCH_SECRET" \
+	--events 10 --connections 256 --rate "$half" --duration "$DURATION" --warmup "$WARMUP" \
+	--verify-brokers "127.0.0.1:$kport" --pid "$serve_pid" --json "$out/open-half-10.json" |
+	tee "$tmp/half.txt"
+echo "bench: open loop at twice the maximum, $double requests/s" >&2
+"$bin" bench --url "http://127.0.0.1:$hport/hooks/okta" --secret "$HOOKBRIDGE_BENCH_SECRET" \
+	--events 10 --connections 2048 --rate "$double" --duration "${OVERLOAD_DURATION:-20s}" \
+	--warmup "$WARMUP" --verify-brokers "127.0.0.1:$kport" --pid "$serve_pid" \
+	--json "$out/open-overload-10.json" | tee "$tmp/overload.txt"
 {
 	head -1 "$tmp/run-$(echo "$EVENTS" | cut -d' ' -f1).txt"
 	for e in $EVENTS; do sed -n 2p "$tmp/run-$e.txt"; done
@@ -101,5 +121,11 @@ echo "bench: open-loop sweep, 10 events per delivery" >&2
 	echo
 	echo "open-loop sweep, 10 events per delivery ($out/sweep-10.json, $out/sweep-10.svg):"
 	grep -v '^wrote' "$tmp/sweep.txt"
+	echo
+	echo "open loop at half the closed loop's maximum ($half requests/s) and at twice it" \
+		"($double requests/s, 2048 connections), 10 events per delivery:"
+	head -2 "$tmp/half.txt"
+	sed -n 2p "$tmp/overload.txt"
+	for f in half overload; do grep -E '^(verify|target)' "$tmp/$f.txt" | sed "s/^/$f /"; done
 } >>"$summary"
 cat "$summary"

@@ -88,6 +88,11 @@ type EmbeddedConfig struct {
 	// DataDir keeps the broker's log on disk, fsynced per write, so events
 	// survive a restart; default data/kafka.
 	DataDir string `yaml:"data_dir"`
+	// NoSync leaves flushing the log to the operating system, as Kafka does
+	// by default, instead of an fsync per write: much faster, and a crash of
+	// the process loses nothing, but a crash of the machine can lose
+	// acknowledged events. For load tests; default false.
+	NoSync bool `yaml:"no_sync"`
 	// Partitions of topics the embedded broker creates; default 1.
 	Partitions int32 `yaml:"partitions"`
 }

@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -71,7 +72,16 @@ func TestTLSAndSCRAM(t *testing.T) {
 	}
 }
 
+// TestEmbeddedBrokerPersists restarts the broker on its data dir, with an
+// fsync per write and without (the benchmarks' mode): a clean stop keeps
+// the log either way.
 func TestEmbeddedBrokerPersists(t *testing.T) {
+	for _, noSync := range []bool{false, true} {
+		t.Run(fmt.Sprintf("no_sync=%v", noSync), func(t *testing.T) { testPersists(t, noSync) })
+	}
+}
+
+func testPersists(t *testing.T, noSync bool) {
 	dir := t.TempDir()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -79,7 +89,8 @@ func TestEmbeddedBrokerPersists(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cfg := broker.EmbeddedConfig{Listen: addr, DataDir: filepath.Join(dir, "kafka"), Partitions: 1}
+	cfg := broker.EmbeddedConfig{Listen: addr, DataDir: filepath.Join(dir, "kafka"), Partitions: 1,
+		NoSync: noSync}
 
 	produce := func() {
 		e, err := broker.StartEmbedded(cfg)

@@ -46,12 +46,19 @@ func startEmbedded(cfg EmbeddedConfig, extra ...kfake.Opt) (*Embedded, error) {
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
 			return net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
 		}),
+		// Small segments: kfake grows a segment by appending to one slice,
+		// so at its 100 MiB default each growth copies tens of megabytes
+		// and stalls produce requests for tens of milliseconds.
+		kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(segmentBytes)}),
 	}
 	if cfg.DataDir != "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("embedded broker data dir: %w", err)
 		}
-		opts = append(opts, kfake.DataDir(cfg.DataDir), kfake.SyncWrites())
+		opts = append(opts, kfake.DataDir(cfg.DataDir))
+		if !cfg.NoSync {
+			opts = append(opts, kfake.SyncWrites())
+		}
 	}
 	c, err := kfake.NewCluster(append(opts, extra...)...)
 	if err != nil {
@@ -60,6 +67,9 @@ func startEmbedded(cfg EmbeddedConfig, extra ...kfake.Opt) (*Embedded, error) {
 	addrs := c.ListenAddrs()
 	return &Embedded{cluster: c, addr: addrs[0]}, nil
 }
+
+// segmentBytes is the embedded broker's log segment size.
+const segmentBytes = 8 << 20
 
 // Addr is the broker's host:port.
 func (e *Embedded) Addr() string { return e.addr }

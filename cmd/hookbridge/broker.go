@@ -20,7 +20,8 @@ func brokerCmd() *cobra.Command {
 		Long: "Run the development broker that serve embeds when no brokers are configured,\n" +
 			"as a process of its own: a local Kafka without Java, for trying hookbridge,\n" +
 			"for tests and for benchmarks. It is not a production Kafka: one node, no\n" +
-			"replication. With --data-dir its log is fsynced per write and survives restarts.",
+			"replication. With --data-dir its log is fsynced per write and survives restarts;\n" +
+			"--no-sync leaves flushing to the OS, as Kafka does by default, for load tests.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start, what := broker.StartEmbedded, fmt.Sprintf("data dir %q", cfg.DataDir)
@@ -42,6 +43,9 @@ func brokerCmd() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&cfg.Listen, "listen", cfg.Listen, "address to listen on")
 	fl.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the broker's log; empty keeps it in memory")
+	fl.BoolVar(&cfg.NoSync, "no-sync", false,
+		"with --data-dir, leave flushing to the OS as Kafka does by default instead of an fsync per write "+
+			"(faster; a machine crash can lose acknowledged events)")
 	fl.BoolVar(&discard, "discard", false,
 		"acknowledge produced records and drop them, for long load tests (nothing can be consumed)")
 	return cmd
