@@ -67,15 +67,21 @@ type Result struct {
 	Requests     int64   `json:"requests"`
 	// Events counts the events of deliveries answered 2xx: what the target
 	// took, not what was offered to it.
-	Events         int64          `json:"events"`
-	Bytes          int64          `json:"bytes"`
-	Errors         int64          `json:"errors"`
-	Status         map[int]int64  `json:"status"`
-	RequestsPerSec float64        `json:"requests_per_sec"`
-	EventsPerSec   float64        `json:"events_per_sec"`
-	MBPerSec       float64        `json:"mb_per_sec"`
-	Latency        Latency        `json:"latency"`
-	Extra          map[string]any `json:"extra,omitempty"`
+	Events         int64         `json:"events"`
+	Bytes          int64         `json:"bytes"`
+	Errors         int64         `json:"errors"`
+	Status         map[int]int64 `json:"status"`
+	RequestsPerSec float64       `json:"requests_per_sec"`
+	EventsPerSec   float64       `json:"events_per_sec"`
+	MBPerSec       float64       `json:"mb_per_sec"`
+	Latency        Latency       `json:"latency"`
+	// Service is the time from each request's actual send to its answer:
+	// the target's own response time, without the wait for a connection
+	// that an open loop's Latency includes when the load generator falls
+	// behind. SlowestByStatus is its maximum per status, in milliseconds.
+	Service         Latency         `json:"service_latency"`
+	SlowestByStatus map[int]float64 `json:"slowest_by_status_ms"`
+	Extra           map[string]any  `json:"extra,omitempty"`
 }
 
 // recorder collects results from the workers.
@@ -87,12 +93,14 @@ type recorder struct {
 	errors    atomic.Int64
 
 	mu sync.Mutex
-	// hist and status are guarded by mu.
-	hist   *hdrhistogram.Histogram
-	status map[int]int64
+	// hist, service, status and slowest are guarded by mu.
+	hist    *hdrhistogram.Histogram
+	service *hdrhistogram.Histogram
+	status  map[int]int64
+	slowest map[int]time.Duration
 }
 
-func (r *recorder) record(status int, err error, latency time.Duration, events, bytes int) {
+func (r *recorder) record(status int, err error, latency, service time.Duration, events, bytes int) {
 	if !r.measuring.Load() {
 		return
 	}
@@ -108,6 +116,8 @@ func (r *recorder) record(status int, err error, latency time.Duration, events, 
 	r.mu.Lock()
 	r.status[status]++
 	_ = r.hist.RecordValue(latency.Microseconds())
+	_ = r.service.RecordValue(service.Microseconds())
+	r.slowest[status] = max(r.slowest[status], service)
 	r.mu.Unlock()
 }
 
@@ -121,7 +131,8 @@ func Run(ctx context.Context, cfg LoadConfig) (*Result, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	rec := &recorder{hist: hdrhistogram.New(1, 60_000_000, 3), status: map[int]int64{}}
+	rec := &recorder{hist: hdrhistogram.New(1, 60_000_000, 3), service: hdrhistogram.New(1, 60_000_000, 3),
+		status: map[int]int64{}, slowest: map[int]time.Duration{}}
 	client := &fasthttp.Client{
 		MaxConnsPerHost: cfg.Connections, ReadTimeout: cfg.Timeout, WriteTimeout: cfg.Timeout,
 		MaxIdleConnDuration: time.Minute, NoDefaultUserAgentHeader: true,
@@ -285,9 +296,10 @@ func (s *sender) send(intended time.Time) {
 		}
 	}
 	s.req.SetBodyRaw(body)
+	sent := time.Now()
 	err := s.client.DoTimeout(s.req, s.resp, s.cfg.Timeout)
 	status := s.resp.StatusCode()
-	s.rec.record(status, err, time.Since(intended), events, len(body))
+	s.rec.record(status, err, time.Since(intended), time.Since(sent), events, len(body))
 	if err == nil && status == fasthttp.StatusOK && uuids != nil && s.cfg.OnAck != nil &&
 		s.rec.measuring.Load() {
 		s.cfg.OnAck(uuids, intended)
@@ -336,12 +348,20 @@ func (r *recorder) result(cfg *LoadConfig, took time.Duration) *Result {
 	defer r.mu.Unlock()
 	secs := took.Seconds()
 	ms := func(q float64) float64 { return float64(r.hist.ValueAtQuantile(q)) / 1000 }
+	sms := func(q float64) float64 { return float64(r.service.ValueAtQuantile(q)) / 1000 }
+	slowest := make(map[int]float64, len(r.slowest))
+	for st, d := range r.slowest {
+		slowest[st] = float64(d.Microseconds()) / 1000
+	}
 	res := &Result{
 		Mode: "closed", URL: cfg.URL, Connections: cfg.Connections, EventsPerReq: cfg.Events,
 		Seconds: secs, Requests: r.requests.Load(), Events: r.events.Load(), Bytes: r.bytes.Load(),
 		Errors: r.errors.Load(), Status: r.status,
 		Latency: Latency{P50: ms(50), P90: ms(90), P99: ms(99), P999: ms(99.9),
 			Max: float64(r.hist.Max()) / 1000},
+		Service: Latency{P50: sms(50), P90: sms(90), P99: sms(99), P999: sms(99.9),
+			Max: float64(r.service.Max()) / 1000},
+		SlowestByStatus: slowest,
 	}
 	if cfg.Rate > 0 {
 		res.Mode, res.TargetRate = "open", cfg.Rate

@@ -7,9 +7,9 @@
 # a latency-versus-throughput chart, then two open-loop runs at 10 events per
 # delivery: at half the closed loop's maximum rate (the latency an operator
 # sees with headroom) and at twice it (overload: shed with 503 inside the
-# response budget, memory flat). Knobs: DURATION (15s), WARMUP (3s),
-# CONNECTIONS (64), EVENTS ("1 10 50"), SWEEP_START (200 requests/s),
-# SWEEP_DURATION (5s), OVERLOAD_DURATION (20s).
+# response budget, memory flat; 1000 connections, below serve's 1024).
+# Knobs: DURATION (15s), WARMUP (3s), CONNECTIONS (64), EVENTS ("1 10 50"),
+# SWEEP_START (200 requests/s), SWEEP_DURATION (5s), OVERLOAD_DURATION (20s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -108,7 +108,7 @@ echo "bench: open loop at half the maximum, $half requests/s" >&2
 	tee "$tmp/half.txt"
 echo "bench: open loop at twice the maximum, $double requests/s" >&2
 "$bin" bench --url "http://127.0.0.1:$hport/hooks/okta" --secret "$HOOKBRIDGE_BENCH_SECRET" \
-	--events 10 --connections 2048 --rate "$double" --duration "${OVERLOAD_DURATION:-20s}" \
+	--events 10 --connections 1000 --rate "$double" --duration "${OVERLOAD_DURATION:-20s}" \
 	--warmup "$WARMUP" --verify-brokers "127.0.0.1:$kport" --pid "$serve_pid" \
 	--json "$out/open-overload-10.json" | tee "$tmp/overload.txt"
 {
@@ -123,9 +123,10 @@ echo "bench: open loop at twice the maximum, $double requests/s" >&2
 	grep -v '^wrote' "$tmp/sweep.txt"
 	echo
 	echo "open loop at half the closed loop's maximum ($half requests/s) and at twice it" \
-		"($double requests/s, 2048 connections), 10 events per delivery:"
+		"($double requests/s, 1000 connections: serve takes 1024), 10 events per delivery:"
 	head -2 "$tmp/half.txt"
 	sed -n 2p "$tmp/overload.txt"
+	for f in half overload; do grep -E '^service' "$tmp/$f.txt" | sed "s/^/$f /"; done
 	for f in half overload; do grep -E '^(verify|target)' "$tmp/$f.txt" | sed "s/^/$f /"; done
 } >>"$summary"
 cat "$summary"

@@ -47,10 +47,12 @@ type ServerConfig struct {
 	// MaxInFlight bounds deliveries being processed at once. Default 256.
 	MaxInFlight int `yaml:"max_in_flight"`
 	// AdmissionWait is how long a delivery may wait for one of those
-	// slots before it is answered 503. Short, so that overload is shed at
-	// once, holding neither memory nor Okta's connection, and Okta's one
-	// retry comes while it may still succeed. Default 100ms; below the
-	// response budget.
+	// slots before it is answered 503, which absorbs bursts. When no
+	// delivery got a slot within 5 ms during the last admission wait, the
+	// queue is standing (sustained overload) and the wait is cut to those
+	// 5 ms: overload is shed without holding memory or Okta's connections,
+	// and Okta's one retry comes sooner. Default 100ms; below the response
+	// budget.
 	AdmissionWait time.Duration `yaml:"admission_wait"`
 	// TLS serves HTTPS when both files are set.
 	TLS struct {

@@ -145,3 +145,49 @@ func TestInFlightLimit(t *testing.T) {
 		t.Errorf("statuses %v: want some 200 and some 503", counts)
 	}
 }
+
+// TestSustainedOverloadShedsEarly holds the only in-flight slot: refused
+// deliveries first wait the admission wait, then, the queue standing, are
+// answered 503 early (counted as overload); after the slot is free again
+// deliveries are admitted.
+func TestSustainedOverloadShedsEarly(t *testing.T) {
+	h := newHarness(t, func(c *ingest.Config, _ *broker.Config) {
+		c.Server.MaxInFlight = 1
+		c.Server.ResponseBudget = 2 * time.Second
+		c.Server.AdmissionWait = 100 * time.Millisecond
+	})
+	needFake(t, h)
+	held := make(chan struct{})
+	h.cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		h.cluster.KeepControl()
+		<-held
+		return nil, nil, false
+	})
+	first := make(chan response, 1)
+	go func() { first <- h.post(testcorpus.Envelope("held", event("held-1", "x"))) }()
+	for deadline := time.Now().Add(10 * time.Second); h.metric("hookbridge_in_flight_deliveries") < 1; {
+		if time.Now().After(deadline) {
+			t.Fatal("the first delivery never took its slot")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := 0; h.metric("hookbridge_shed_total", "how", "overload") == 0; i++ {
+		if i == 8 {
+			t.Fatalf("%v deliveries shed after waiting, none early", h.metric("hookbridge_shed_total", "how", "waited"))
+		}
+		r := h.post(testcorpus.Envelope("shed", event(fmt.Sprint("shed-", i), "x")))
+		if r.status != 503 {
+			t.Fatalf("delivery %d without a slot: status %d %s", i, r.status, r.body)
+		}
+	}
+	if h.metric("hookbridge_shed_total", "how", "waited") == 0 {
+		t.Error("the first refusals did not wait: a burst would get no chance")
+	}
+	close(held)
+	if r := <-first; r.status != 200 {
+		t.Fatalf("the admitted delivery: status %d %s", r.status, r.body)
+	}
+	if r := h.post(testcorpus.Envelope("after", event("after-1", "x"))); r.status != 200 {
+		t.Fatalf("with the slot free again: status %d %s", r.status, r.body)
+	}
+}

@@ -73,13 +73,11 @@ type Handler struct {
 	frame    [schema.SingleObjectHeaderLen]byte
 	frameLen int
 
-	inFlight chan struct{} // a semaphore; capacity is server.max_in_flight
-	// admissionWait bounds the wait for an inFlight slot.
-	admissionWait time.Duration
-	pool          sync.Pool
-	gzips         sync.Pool
-	m             *metrics
-	rl            *rateLog
+	admission *admission // server.max_in_flight slots
+	pool      sync.Pool
+	gzips     sync.Pool
+	m         *metrics
+	rl        *rateLog
 }
 
 // ServeHTTP routes a request by path, then by method.
@@ -127,21 +125,17 @@ func (h *Handler) verify(ctx *fasthttp.RequestCtx, src *source) {
 	h.log.Info().Str("source", src.name).Msg("answered okta verification challenge")
 }
 
-// admit takes an in-flight slot, waiting at most the admission wait.
+// admit takes an in-flight slot; see admission.
 func (h *Handler) admit() bool {
-	select {
-	case h.inFlight <- struct{}{}:
-		return true
+	ok, early := h.admission.acquire()
+	switch {
+	case ok:
+	case early:
+		h.m.shed.WithLabelValues("overload").Inc()
 	default:
+		h.m.shed.WithLabelValues("waited").Inc()
 	}
-	t := time.NewTimer(h.admissionWait)
-	defer t.Stop()
-	select {
-	case h.inFlight <- struct{}{}:
-		return true
-	case <-t.C:
-		return false
-	}
+	return ok
 }
 
 // deliver checks, converts and produces one delivery, answering 200 only
@@ -183,7 +177,7 @@ func (h *Handler) deliver(ctx *fasthttp.RequestCtx, src *source) {
 			h.pool.Put(d)
 		}
 	}
-	<-h.inFlight
+	h.admission.release()
 	h.m.inFlight.Dec()
 	if out.status == fasthttp.StatusOK {
 		h.m.ackLatency.Observe(time.Since(received).Seconds())

@@ -19,6 +19,9 @@ type metrics struct {
 	dedupEarly  prometheus.Counter
 	spooled     prometheus.Counter
 	suppressed  prometheus.Counter
+	// shed counts deliveries refused for want of an in-flight slot: after
+	// waiting the admission wait, or early during sustained overload.
+	shed *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, dedupLen func() float64) *metrics {
@@ -65,9 +68,14 @@ func newMetrics(reg prometheus.Registerer, dedupLen func() float64) *metrics {
 			Name: "hookbridge_log_lines_suppressed_total",
 			Help: "Error log lines dropped by the rate limiter.",
 		}),
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookbridge_shed_total",
+			Help: "Deliveries answered 503 for want of an in-flight slot, by how: " +
+				"waited (the whole admission wait) or overload (a few milliseconds, the queue being standing).",
+		}, []string{"how"}),
 	}
 	reg.MustRegister(m.requests, m.events, m.deadLetters, m.duplicates, m.bytesIn,
-		m.ackLatency, m.inFlight, m.dedupEarly, m.spooled, m.suppressed,
+		m.ackLatency, m.inFlight, m.dedupEarly, m.spooled, m.suppressed, m.shed,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hookbridge_dedup_entries",
 			Help: "Events remembered for deduplication.",

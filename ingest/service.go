@@ -199,15 +199,14 @@ func (s *Service) newHandler(ctx context.Context, kc *broker.Config, schemas *sc
 ) (*Handler, error) {
 	cfg := &s.cfg
 	h := &Handler{
-		log:           s.log,
-		sources:       map[string]*source{},
-		key:           cfg.Routing.Key,
-		keepRaw:       cfg.Routing.KeepRaw,
-		budget:        cfg.Server.ResponseBudget,
-		kafka:         s.cl,
-		schemas:       schemas,
-		inFlight:      make(chan struct{}, cfg.Server.MaxInFlight),
-		admissionWait: cfg.Server.AdmissionWait,
+		log:       s.log,
+		sources:   map[string]*source{},
+		key:       cfg.Routing.Key,
+		keepRaw:   cfg.Routing.KeepRaw,
+		budget:    cfg.Server.ResponseBudget,
+		kafka:     s.cl,
+		schemas:   schemas,
+		admission: newAdmission(cfg.Server.MaxInFlight, cfg.Server.AdmissionWait),
 	}
 	var dd *dedup
 	h.m = newMetrics(reg, func() float64 {

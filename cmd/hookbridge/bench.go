@@ -136,6 +136,11 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 		}
 	}
 	fmt.Fprint(cmd.OutOrStdout(), bench.Table(res))
+	if res.Mode == "open" {
+		fmt.Fprintf(cmd.OutOrStdout(), "service time (sent to answered): p50 %.2f p99 %.2f max %.2f ms;"+
+			" slowest answer by status (ms): %v\n", res.Service.P50, res.Service.P99, res.Service.Max,
+			res.SlowestByStatus)
+	}
 	if t, ok := res.Extra["target"].(bench.ProcStats); ok {
 		fmt.Fprintf(cmd.OutOrStdout(), "target pid %d: cpu %.0f%% (%.1f s), peak RSS %.1f MiB",
 			f.pid, t.CPUPercent, t.CPUSeconds, t.PeakRSSMiB)
