@@ -25,11 +25,14 @@ vet:
 
 test: vet
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run Allocations ./ingest
 
 # Short fuzzing of every parser of outside input.
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzConvert -fuzztime 30s -fuzzminimizetime 5s ./schema
 	$(GO) test -run XXX -fuzz FuzzEnvelope -fuzztime 30s -fuzzminimizetime 5s ./ingest
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 5s ./internal/jsontape
+	$(GO) test -run XXX -fuzz FuzzExactDouble -fuzztime 30s -fuzzminimizetime 5s ./schema
 
 # The load suite: hookbridge and a development broker in processes of their
 # own, 1/10/50 events per delivery; results under bench/results/.
@@ -38,7 +41,7 @@ bench:
 
 # Go benchmarks of every hot-path step.
 microbench:
-	$(GO) test -run XXX -bench . -benchmem ./schema ./ingest ./bench
+	$(GO) test -run XXX -bench . -benchmem ./internal/jsontape ./schema ./ingest ./bench
 
 # Decodes records with an independent Avro implementation (python3-avro).
 crosscheck: build

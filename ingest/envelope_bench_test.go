@@ -88,6 +88,10 @@ func convertDelivery(tb testing.TB, doc *jsontape.Doc, enc *schema.Encoder, text
 // at most 4 per event (the target of the load benchmarks); once buffers have
 // grown it is none at all.
 func TestConvertAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector; " +
+			"make test runs this test again without it")
+	}
 	for _, n := range benchDeliverySizes {
 		body, _ := bench.NewGenerator(uint64(n)).Delivery(n)
 		var (
