@@ -41,7 +41,7 @@ bench:
 
 # Go benchmarks of every hot-path step.
 microbench:
-	$(GO) test -run XXX -bench . -benchmem ./internal/jsontape ./schema ./ingest ./bench
+	$(GO) test -run XXX -bench . -benchmem ./internal/jsontape ./schema ./ingest ./broker ./bench
 
 # Decodes records with an independent Avro implementation (python3-avro).
 crosscheck: build
