@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/hex"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -195,21 +196,12 @@ func surrogatePairAt(b []byte, i int) int {
 
 // hexEscape decodes the \uXXXX escape at b[i:].
 func hexEscape(b []byte, i int) (rune, bool) {
+	var r [2]byte
 	if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
 		return 0, false
 	}
-	var r rune
-	for _, c := range b[i+2 : i+6] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
+	if _, err := hex.Decode(r[:], b[i+2:i+6]); err != nil {
+		return 0, false
 	}
-	return r, true
+	return rune(r[0])<<8 | rune(r[1]), true
 }

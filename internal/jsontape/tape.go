@@ -12,6 +12,7 @@ package jsontape
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"iter"
 	"math"
@@ -397,23 +398,14 @@ func (d *Doc) escaped(q, i int) (int, error) {
 }
 
 func hex4(src []byte, i int) (rune, bool) {
+	var b [2]byte
 	if i+4 > len(src) {
 		return 0, false
 	}
-	var r rune
-	for _, c := range src[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
+	if _, err := hex.Decode(b[:], src[i:i+4]); err != nil {
+		return 0, false
 	}
-	return r, true
+	return rune(b[0])<<8 | rune(b[1]), true
 }
 
 // space skips whitespace from i.
