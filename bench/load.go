@@ -384,12 +384,12 @@ func (r *recorder) result(cfg *LoadConfig, took time.Duration) *Result {
 // Table formats results as a plain-text table.
 func Table(results ...*Result) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%-6s %5s %6s %10s %11s %8s %8s %8s %8s %8s %s\n", "mode", "conns", "events",
-		"req/s", "events/s", "MB/s", "p50 ms", "p99 ms", "p99.9", "max ms", "status")
+	fmt.Fprintf(&b, "%-6s %5s %6s %10s %11s %8s %8s %8s %8s %8s %8s %s\n", "mode", "conns", "events",
+		"req/s", "events/s", "MB/s", "p50 ms", "p90 ms", "p99 ms", "p99.9", "max ms", "status")
 	for _, r := range results {
-		fmt.Fprintf(&b, "%-6s %5d %6d %10.0f %11.0f %8.1f %8.2f %8.2f %8.2f %8.2f %v\n", r.Mode,
+		fmt.Fprintf(&b, "%-6s %5d %6d %10.0f %11.0f %8.1f %8.2f %8.2f %8.2f %8.2f %8.2f %v\n", r.Mode,
 			r.Connections, r.EventsPerReq, r.RequestsPerSec, r.EventsPerSec, r.MBPerSec,
-			r.Latency.P50, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Status)
+			r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Status)
 	}
 	return b.String()
 }

@@ -167,3 +167,18 @@ func TestSweepStopsAtSaturationAndCharts(t *testing.T) {
 		t.Errorf("chart: %.200s", svg.String())
 	}
 }
+
+// TestTable prints every percentile, in order, under its heading.
+func TestTable(t *testing.T) {
+	r := &Result{Mode: "open", Connections: 8, EventsPerReq: 10, RequestsPerSec: 100,
+		EventsPerSec: 1000, MBPerSec: 2.5, Status: map[int]int64{200: 5},
+		Latency: Latency{P50: 1.25, P90: 2.5, P99: 3.75, P999: 5, Max: 6.25}}
+	lines := strings.Split(strings.TrimSpace(Table(r)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("table %q: want a heading and one row", lines)
+	}
+	if !strings.Contains(lines[0], "p50 ms   p90 ms   p99 ms    p99.9   max ms") ||
+		!strings.Contains(strings.Join(strings.Fields(lines[1]), " "), "1.25 2.50 3.75 5.00 6.25") {
+		t.Errorf("table:\n%s\nwant p50, p90, p99, p99.9 and max in order", strings.Join(lines, "\n"))
+	}
+}
