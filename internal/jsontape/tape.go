@@ -285,13 +285,11 @@ func (d *Doc) str(q int) (int, error) {
 	i := q + 1
 	// The common case: no escapes. Eight bytes at a time, looking for a
 	// quote, a backslash or a control character.
-	for i+8 <= len(src) {
-		w := binary.LittleEndian.Uint64(src[i:])
-		if m := special(w); m != 0 {
+	for ; i+8 <= len(src); i += 8 {
+		if m := special(binary.LittleEndian.Uint64(src[i : i+8])); m != 0 {
 			i += firstByte(m)
 			break
 		}
-		i += 8
 	}
 	for i < len(src) {
 		c := src[i]
