@@ -400,26 +400,25 @@ func (e *Encoder) appendExtras(dst []byte, base int) []byte {
 	return appendNullableString(dst, buf)
 }
 
+// The LogEvent fields whose values Info reports.
+var (
+	uuidField      = LogEvent.lookup([]byte("uuid"))
+	eventTypeField = LogEvent.lookup([]byte("eventType"))
+	publishedField = LogEvent.lookup([]byte("published"))
+	actorField     = LogEvent.lookup([]byte("actor"))
+)
+
 func (e *Encoder) fillInfo(info *Info, slots []jsontape.Value) {
-	fields := LogEvent.Fields
-	for i, v := range slots {
-		if v.Kind() != jsontape.String {
-			if fields[i].Name == "actor" && v.Kind() == jsontape.Object {
-				if id := v.Get("id"); id.Kind() == jsontape.String {
-					info.ActorID = id.Bytes()
-				}
-			}
-			continue
+	str := func(i int) []byte {
+		if slots[i].Kind() != jsontape.String {
+			return nil
 		}
-		switch fields[i].Name {
-		case "uuid":
-			info.UUID = v.Bytes()
-		case "eventType":
-			info.EventType = v.Bytes()
-		case "published":
-			info.Published = v.Bytes()
-			info.PublishedOK = e.timeOK
-		}
+		return slots[i].Bytes()
+	}
+	info.UUID, info.EventType, info.Published = str(uuidField), str(eventTypeField), str(publishedField)
+	info.PublishedOK = info.Published != nil && e.timeOK
+	if id := slots[actorField].Get("id"); id.Kind() == jsontape.String {
+		info.ActorID = id.Bytes()
 	}
 }
 

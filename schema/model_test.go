@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLookup checks the field table of every record: each name finds its
@@ -96,4 +97,37 @@ func FuzzExactDouble(f *testing.F) {
 			t.Fatalf("exactDouble(%s) = %v, which prints as another number", s, got)
 		}
 	})
+}
+
+// FuzzOktaTime holds the hand-written parser of Okta's timestamp form to
+// time.Parse: the same instant when it takes a string, and it takes every
+// valid one of that form.
+func FuzzOktaTime(f *testing.F) {
+	for _, s := range []string{"2026-05-04T10:14:58.907Z", "2024-02-29T23:59:59.999Z",
+		"2023-02-29T00:00:00.000Z", "0000-01-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z",
+		"2026-13-01T00:00:00.000Z", "2026-05-04T24:00:00.000Z", "2026-05-04T10:14:60.000Z",
+		"2026-05-04T10:14:58.9O7Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseOktaTime([]byte(s))
+		want, err := time.Parse("2006-01-02T15:04:05.000Z", s)
+		switch {
+		case ok && err != nil:
+			t.Fatalf("parseOktaTime(%q) = %d; time.Parse refuses it: %v", s, got, err)
+		case ok && got != want.UnixMilli():
+			t.Fatalf("parseOktaTime(%q) = %d, time.Parse gives %d", s, got, want.UnixMilli())
+		case !ok && err == nil && len(s) == 24 && s[19] == '.' && s[23] == 'Z' && digits(s[20:23]):
+			t.Fatalf("parseOktaTime(%q) refused what time.Parse reads as %v", s, want)
+		}
+	})
+}
+
+func digits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -17,6 +17,9 @@ var timeLayouts = []string{
 
 // ParseTime parses an Okta timestamp into Unix milliseconds.
 func ParseTime(s []byte) (int64, bool) {
+	if ms, ok := parseOktaTime(s); ok {
+		return ms, true
+	}
 	if len(s) < len("2006-01-02T15:04:05") {
 		return 0, false
 	}
@@ -129,4 +132,63 @@ func exponent(s []byte) (int, bool) {
 		e = -e
 	}
 	return e, true
+}
+
+// parseOktaTime reads the form Okta sends, 2006-01-02T15:04:05.000Z, by hand:
+// it is in every event, and time.Parse takes several times longer. Anything
+// else, or a field out of range, reports false and goes to time.Parse.
+func parseOktaTime(s []byte) (int64, bool) {
+	if len(s) != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+		s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
+		return 0, false
+	}
+	var bad bool
+	num := func(from, to int) int {
+		n := 0
+		for _, c := range s[from:to] {
+			if c < '0' || c > '9' {
+				bad = true
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec, milli := num(11, 13), num(14, 16), num(17, 19), num(20, 23)
+	if bad || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return 0, false
+	}
+	days := daysFromCivil(year, month, day)
+	return ((days*24+int64(hour))*60+int64(minute))*60000 + int64(sec)*1000 + int64(milli), true
+}
+
+func daysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil counts the days from 1970-01-01 to a proleptic Gregorian
+// date, after Howard Hinnant's public-domain algorithm.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 { // year 0 in January or February
+		era = (y - 399) / 400
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
