@@ -40,8 +40,13 @@ type LoadConfig struct {
 	Seed           uint64
 	// Timeout bounds one request; default 10s.
 	Timeout time.Duration
-	// Progress, when set, gets a status line every second.
-	Progress io.Writer
+	// Progress, when set, gets a status line every second; ProgressTTY
+	// says it is a terminal, where each line overwrites the one before.
+	Progress    io.Writer
+	ProgressTTY bool
+	// OnMeasure, when set, is called as the measured part starts, after the
+	// warm-up.
+	OnMeasure func()
 	// OnAck, when set, is called with the uuids of every delivery answered
 	// 200 during the measured part, and the time it was sent.
 	OnAck func(uuids []string, sent time.Time)
@@ -67,9 +72,12 @@ type Result struct {
 	Requests     int64   `json:"requests"`
 	// Events counts the events of deliveries answered 2xx: what the target
 	// took, not what was offered to it.
-	Events         int64         `json:"events"`
-	Bytes          int64         `json:"bytes"`
+	Events int64 `json:"events"`
+	Bytes  int64 `json:"bytes"`
+	// Errors counts requests that got no answer; LastError is the last
+	// reason.
 	Errors         int64         `json:"errors"`
+	LastError      string        `json:"last_error,omitempty"`
 	Status         map[int]int64 `json:"status"`
 	RequestsPerSec float64       `json:"requests_per_sec"`
 	EventsPerSec   float64       `json:"events_per_sec"`
@@ -87,6 +95,8 @@ type Result struct {
 // recorder collects results from the workers.
 type recorder struct {
 	measuring atomic.Bool
+	answered  atomic.Int64 // warm-up included, for the progress line
+	lastErr   atomic.Pointer[string]
 	requests  atomic.Int64
 	events    atomic.Int64
 	bytes     atomic.Int64
@@ -101,6 +111,12 @@ type recorder struct {
 }
 
 func (r *recorder) record(status int, err error, latency, service time.Duration, events, bytes int) {
+	if err != nil {
+		msg := err.Error()
+		r.lastErr.Store(&msg)
+	} else {
+		r.answered.Add(1)
+	}
 	if !r.measuring.Load() {
 		return
 	}
@@ -148,6 +164,9 @@ func Run(ctx context.Context, cfg LoadConfig) (*Result, error) {
 
 	var measuredFrom atomic.Int64
 	measure := func() {
+		if cfg.OnMeasure != nil {
+			cfg.OnMeasure()
+		}
 		measuredFrom.Store(time.Now().UnixNano())
 		rec.measuring.Store(true)
 	}
@@ -162,7 +181,7 @@ func Run(ctx context.Context, cfg LoadConfig) (*Result, error) {
 			}
 		}()
 	}
-	stopProgress := progress(runCtx, cfg.Progress, rec)
+	stopProgress := progress(runCtx, &cfg, rec)
 
 	var wg sync.WaitGroup
 	if cfg.Rate > 0 {
@@ -173,7 +192,14 @@ func Run(ctx context.Context, cfg LoadConfig) (*Result, error) {
 			go func() {
 				defer wg.Done()
 				for runCtx.Err() == nil {
-					s.send(time.Now())
+					if !s.send(time.Now()) {
+						// No answer (connection refused, say): pause
+						// rather than spin on the error.
+						select {
+						case <-runCtx.Done():
+						case <-time.After(10 * time.Millisecond):
+						}
+					}
 				}
 			}()
 		}
@@ -269,8 +295,8 @@ func newSender(cfg *LoadConfig, client *fasthttp.Client, rec *recorder, pool []*
 }
 
 // send posts one delivery: a fresh one, a replayed file, or a duplicate of
-// an earlier one.
-func (s *sender) send(intended time.Time) {
+// an earlier one. It reports whether an answer came.
+func (s *sender) send(intended time.Time) bool {
 	var (
 		body   []byte
 		events int
@@ -304,11 +330,19 @@ func (s *sender) send(intended time.Time) {
 		s.rec.measuring.Load() {
 		s.cfg.OnAck(uuids, intended)
 	}
+	return err == nil
 }
 
-func progress(ctx context.Context, w io.Writer, rec *recorder) func() {
+func progress(ctx context.Context, cfg *LoadConfig, rec *recorder) func() {
+	w := cfg.Progress
 	if w == nil {
 		return func() {}
+	}
+	// A terminal gets one line rewritten in place; a file or pipe gets a
+	// line per second.
+	start, end := "", "\n"
+	if cfg.ProgressTTY {
+		start, end = "\r", "   "
 	}
 	done := make(chan struct{})
 	stopped := make(chan struct{})
@@ -316,16 +350,20 @@ func progress(ctx context.Context, w io.Writer, rec *recorder) func() {
 		defer close(stopped)
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
-		start := time.Now()
+		began := time.Now()
 		var lastReq, lastEv int64
+		stop := ctx.Done()
 		for {
 			select {
 			case <-done:
-				fmt.Fprintln(w)
+				if cfg.ProgressTTY {
+					fmt.Fprintln(w)
+				}
 				return
-			case <-ctx.Done():
+			case <-stop:
+				stop = nil // the run is over; wait for done
 			case <-t.C:
-				req, ev := rec.requests.Load(), rec.events.Load()
+				req, ev := rec.answered.Load(), rec.events.Load()
 				rec.mu.Lock()
 				p99 := float64(rec.hist.ValueAtQuantile(99)) / 1000
 				st := fmt.Sprint(rec.status)
@@ -334,8 +372,9 @@ func progress(ctx context.Context, w io.Writer, rec *recorder) func() {
 				if rec.measuring.Load() {
 					phase = "measuring"
 				}
-				fmt.Fprintf(w, "\r%4.0fs %-9s %7d req/s %8d events/s p99 %7.2f ms status %s errors %d   ",
-					time.Since(start).Seconds(), phase, req-lastReq, ev-lastEv, p99, st, rec.errors.Load())
+				fmt.Fprintf(w, "%s%4.0fs %-9s %7d req/s %8d events/s p99 %7.2f ms status %s errors %d%s",
+					start, time.Since(began).Seconds(), phase, req-lastReq, ev-lastEv, p99, st,
+					rec.errors.Load(), end)
 				lastReq, lastEv = req, ev
 			}
 		}
@@ -366,6 +405,9 @@ func (r *recorder) result(cfg *LoadConfig, took time.Duration) *Result {
 	if cfg.Rate > 0 {
 		res.Mode, res.TargetRate = "open", cfg.Rate
 	}
+	if e := r.lastErr.Load(); e != nil && res.Errors > 0 {
+		res.LastError = *e
+	}
 	if n := len(cfg.Replay); n > 0 {
 		events := 0
 		for _, d := range cfg.Replay {
@@ -384,12 +426,14 @@ func (r *recorder) result(cfg *LoadConfig, took time.Duration) *Result {
 // Table formats results as a plain-text table.
 func Table(results ...*Result) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%-6s %5s %6s %10s %11s %8s %8s %8s %8s %8s %8s %s\n", "mode", "conns", "events",
-		"req/s", "events/s", "MB/s", "p50 ms", "p90 ms", "p99 ms", "p99.9", "max ms", "status")
+	fmt.Fprintf(&b, "%-6s %5s %6s %10s %11s %8s %8s %8s %8s %8s %8s %6s %s\n", "mode", "conns",
+		"events", "req/s", "events/s", "MB/s", "p50 ms", "p90 ms", "p99 ms", "p99.9", "max ms", "errors",
+		"status")
 	for _, r := range results {
-		fmt.Fprintf(&b, "%-6s %5d %6d %10.0f %11.0f %8.1f %8.2f %8.2f %8.2f %8.2f %8.2f %v\n", r.Mode,
+		fmt.Fprintf(&b, "%-6s %5d %6d %10.0f %11.0f %8.1f %8.2f %8.2f %8.2f %8.2f %8.2f %6d %v\n", r.Mode,
 			r.Connections, r.EventsPerReq, r.RequestsPerSec, r.EventsPerSec, r.MBPerSec,
-			r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Status)
+			r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Errors,
+			r.Status)
 	}
 	return b.String()
 }

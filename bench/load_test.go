@@ -177,8 +177,33 @@ func TestTable(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("table %q: want a heading and one row", lines)
 	}
-	if !strings.Contains(lines[0], "p50 ms   p90 ms   p99 ms    p99.9   max ms") ||
-		!strings.Contains(strings.Join(strings.Fields(lines[1]), " "), "1.25 2.50 3.75 5.00 6.25") {
+	if !strings.Contains(lines[0], "p50 ms   p90 ms   p99 ms    p99.9   max ms errors") ||
+		!strings.Contains(strings.Join(strings.Fields(lines[1]), " "), "1.25 2.50 3.75 5.00 6.25 0") {
 		t.Errorf("table:\n%s\nwant p50, p90, p99, p99.9 and max in order", strings.Join(lines, "\n"))
+	}
+}
+
+// TestRunCountsErrors runs against a port nothing listens on: every request
+// is an error, the last reason is kept, and the loop does not spin.
+func TestRunCountsErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	res, err := Run(context.Background(), LoadConfig{URL: "http://" + addr + "/hooks/okta",
+		Connections: 2, Events: 1, Duration: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors == 0 || res.Errors != res.Requests || res.LastError == "" || res.Events != 0 {
+		t.Fatalf("errors %d of %d requests, last %q, events %d", res.Errors, res.Requests,
+			res.LastError, res.Events)
+	}
+	// Each sender pauses 10 ms after an error: two senders in 300 ms make
+	// at most about 60 attempts, where a spinning loop makes thousands.
+	if res.Requests > 200 {
+		t.Errorf("%d attempts in 300 ms: the loop spins on errors", res.Requests)
 	}
 }

@@ -25,14 +25,15 @@ func event(uuid, typ string) []byte {
 // topic with its reason and its JSON.
 func TestDeadLetterIsolation(t *testing.T) {
 	h := newHarness(t, nil)
-	bad := []struct{ json, reason string }{
-		{`{"published":"2026-01-02T03:04:05.678Z","eventType":"user.lifecycle.create"}`, ingest.ReasonMissingUUID},
-		{`{"uuid":"","published":"2026-01-02T03:04:05.678Z"}`, ingest.ReasonMissingUUID},
-		{`{"uuid":12,"published":"2026-01-02T03:04:05.678Z"}`, ingest.ReasonMissingUUID},
-		{`{"uuid":"b4","eventType":"user.lifecycle.create"}`, ingest.ReasonMissingPublished},
-		{`{"uuid":"b5","published":"yesterday"}`, ingest.ReasonBadPublished},
-		{`"just a string"`, ingest.ReasonNotObject},
-		{`[1,2]`, ingest.ReasonNotObject},
+	// key is the dead letter's record key: the event's uuid when it has one.
+	bad := []struct{ json, reason, key string }{
+		{`{"published":"2026-01-02T03:04:05.678Z","eventType":"user.lifecycle.create"}`, ingest.ReasonMissingUUID, ""},
+		{`{"uuid":"","published":"2026-01-02T03:04:05.678Z"}`, ingest.ReasonMissingUUID, ""},
+		{`{"uuid":12,"published":"2026-01-02T03:04:05.678Z"}`, ingest.ReasonMissingUUID, ""},
+		{`{"uuid":"b4","eventType":"user.lifecycle.create"}`, ingest.ReasonMissingPublished, "b4"},
+		{`{"uuid":"b5","published":"yesterday"}`, ingest.ReasonBadPublished, "b5"},
+		{`"just a string"`, ingest.ReasonNotObject, ""},
+		{`[1,2]`, ingest.ReasonNotObject, ""},
 	}
 	texts := [][]byte{event("g1", "user.lifecycle.create")}
 	for _, b := range bad {
@@ -58,6 +59,9 @@ func TestDeadLetterIsolation(t *testing.T) {
 		}
 		if header(r, ingest.HeaderReason) != bad[i].reason {
 			t.Errorf("dead letter %d: reason header %q", i, header(r, ingest.HeaderReason))
+		}
+		if string(r.Key) != bad[i].key || (bad[i].key == "" && r.Key != nil) {
+			t.Errorf("dead letter %d: key %q, want %q", i, r.Key, bad[i].key)
 		}
 		delete(got, "_deadletter")
 		if inner, ok := got["event"]; ok && len(got) == 1 {

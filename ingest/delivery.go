@@ -233,7 +233,13 @@ func (d *delivery) deadLetter(ev jsontape.Value, start int, reason, why string) 
 			Msg("event too large even for the dead-letter topic; delivery refused")
 		return outcome{503, "an event is too large for the dead-letter topic"}
 	}
-	p := d.push(h.dlq, nil, value, nil)
+	// Keyed by the event's uuid when it has one, so that the dead letter
+	// can be found by its event.
+	var key []byte
+	if u := ev.Get("uuid"); u.Kind() == jsontape.String && len(u.Bytes()) > 0 {
+		key = u.Bytes()
+	}
+	p := d.push(h.dlq, key, value, nil)
 	p.dead = true
 	p.hdrs[3] = kgo.RecordHeader{Key: HeaderReason, Value: []byte(reason)}
 	p.rec.Headers = p.hdrs[:4]

@@ -236,13 +236,24 @@ func (s *Service) newHandler(ctx context.Context, kc *broker.Config, schemas *sc
 		return nil, err
 	}
 	h.frameLen = len(headers[cfg.Routing.DefaultTopic])
+	routed := map[string]bool{cfg.Routing.DefaultTopic: true}
+	for _, r := range cfg.Routing.Rules {
+		routed[r.Topic] = true
+	}
 	named := map[string]*topic{}
 	for _, t := range s.topics {
+		// Dead letters are counted by reason, not here: a dead-letter topic
+		// no rule routes to gets a counter nobody sees, rather than a series
+		// that stays at zero.
+		events := prometheus.NewCounter(prometheus.CounterOpts{Name: "unexported"})
+		if routed[t] {
+			events = h.m.events.WithLabelValues(t)
+		}
 		named[t] = &topic{
 			name:           t,
 			header:         headers[t],
 			maxRecordBytes: topicMax[t] - recordOverhead,
-			events:         h.m.events.WithLabelValues(t),
+			events:         events,
 		}
 	}
 	h.router = newRouter(cfg.Routing.Rules, named[cfg.Routing.DefaultTopic], named)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/term"
 
 	"github.com/hookbridge/hookbridge/bench"
 )
@@ -35,23 +37,29 @@ type benchFlags struct {
 func benchCmd() *cobra.Command {
 	var f benchFlags
 	cmd := &cobra.Command{
-		Use:   "bench [--url URL] [--connections N | --rate R] [--events N] [--duration D]",
+		Use:   "bench [--url URL] [--connections N] [--rate R] [--events N | --bodies DIR] [--duration D]",
 		Short: "Send realistic Okta event hook traffic to an endpoint and measure it",
 		Long: "Generate realistic event hook deliveries (unique uuids, a mix of event types and\n" +
 			"shapes, 1-5 KB per event) and post them to any HTTP endpoint: a closed loop of\n" +
 			"keep-alive connections, or with --rate an open loop at a fixed request rate,\n" +
-			"where latency counts from each request's intended send time. Deliveries are\n" +
+			"where latency counts from each request's intended send time and --connections\n" +
+			"bounds the requests in flight (give it at least rate x latency). Deliveries are\n" +
 			"generated before the clock starts and filled with fresh uuids per request, or\n" +
-			"with --bodies replayed from a directory. Prints a progress\n" +
-			"line, then requests/s, events/s, MB/s, status counts and latency percentiles.\n" +
-			"With --verify-brokers it then reads Kafka and checks that every event of every\n" +
-			"delivery answered 200 is there, with its POST-to-visible latency.",
+			"with --bodies replayed from a directory as they are: the same uuids each pass,\n" +
+			"so after the first a bridge with dedup only drops them. Prints a progress line,\n" +
+			"then requests/s, events/s (of deliveries answered 2xx), MB/s, status counts and\n" +
+			"latency percentiles; exits non-zero when no request was answered 2xx. With\n" +
+			"--verify-brokers it checks that every event of every delivery answered 2xx is in\n" +
+			"Kafka (dead letters included, by their uuid key), with its POST-to-visible latency.",
 		Example: "  hookbridge bench --url http://127.0.0.1:8080/hooks/okta --secret dev-secret --events 10 --duration 15s",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			f.cfg.Progress = cmd.ErrOrStderr()
+			if fd, ok := f.cfg.Progress.(interface{ Fd() uintptr }); ok {
+				f.cfg.ProgressTTY = term.IsTerminal(int(fd.Fd()))
+			}
 			f.cfg.Seed = benchSeed(cmd.Flags().Changed("seed"), f.cfg.Seed, time.Now())
 			return runBench(ctx, f, cmd)
 		},
@@ -61,7 +69,8 @@ func benchCmd() *cobra.Command {
 	fl.StringVar(&f.cfg.AuthHeader, "auth-header", "Authorization", "header carrying the secret")
 	fl.StringVar(&f.cfg.Secret, "secret", os.Getenv("HOOKBRIDGE_OKTA_SECRET"),
 		"secret value (default $HOOKBRIDGE_OKTA_SECRET)")
-	fl.IntVar(&f.cfg.Connections, "connections", 16, "keep-alive connections")
+	fl.IntVar(&f.cfg.Connections, "connections", 16,
+		"keep-alive connections: the closed loop's senders, or the open loop's limit of requests in flight")
 	fl.Float64Var(&f.cfg.Rate, "rate", 0, "requests per second for an open loop (0: closed loop)")
 	fl.IntVar(&f.cfg.Events, "events", 10, "events per generated delivery")
 	fl.StringVar(&f.bodies, "bodies", "",
@@ -78,10 +87,11 @@ func benchCmd() *cobra.Command {
 		"run open loops at rising rates (x1.5 from --sweep-start) until the target saturates, "+
 			"and write the results and a latency-versus-throughput chart")
 	fl.Float64Var(&f.sweepStart, "sweep-start", 100, "first rate of --sweep, requests/s")
-	fl.StringVar(&f.sweepOut, "sweep-out", "bench/results", "directory for the --sweep JSON and SVG chart")
+	fl.StringVar(&f.sweepOut, "sweep-out", ".", "directory for the --sweep JSON and SVG chart")
 	fl.IntVar(&f.pid, "pid", 0, "also report the CPU use and peak memory of this process (the target)")
 	fl.StringVar(&f.verifyBrokers, "verify-brokers", "", "Kafka brokers to check acknowledged events in")
-	fl.StringVar(&f.verifyTopics, "verify-topics", "okta.events,okta.sessions", "topics to check")
+	fl.StringVar(&f.verifyTopics, "verify-topics", "okta.events,okta.sessions,okta.deadletter",
+		"topics to check")
 	fl.DurationVar(&f.verifyWait, "verify-wait", 30*time.Second, "how long to wait for the last events")
 	return cmd
 }
@@ -99,24 +109,30 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 	var v *verifier
 	if f.verifyBrokers != "" {
 		var err error
-		if v, err = newVerifier(ctx, strings.Split(f.verifyBrokers, ","), strings.Split(f.verifyTopics, ",")); err != nil {
+		// Replayed events may have been stored by an earlier run: look from
+		// the start of the topics for them, and from the end for fresh ones.
+		fromStart := len(f.cfg.Replay) > 0
+		if v, err = newVerifier(ctx, strings.Split(f.verifyBrokers, ","), strings.Split(f.verifyTopics, ","),
+			fromStart); err != nil {
 			return err
 		}
 		defer v.close()
 		f.cfg.OnAck = v.acked
 	}
-	var before bench.ProcStats
+	var (
+		before  bench.ProcStats
+		start   time.Time
+		procErr error
+		stopRSS func() []float64
+	)
 	if f.pid > 0 {
-		var err error
-		if before, err = bench.ReadProc(f.pid); err != nil {
+		if _, err := bench.ReadProc(f.pid); err != nil {
 			return err
 		}
-	}
-	var stopRSS func() []float64
-	if f.pid > 0 {
 		stopRSS = bench.WatchRSS(f.pid, time.Second)
+		// The target's CPU counts over the measured part, as the rates do.
+		f.cfg.OnMeasure = func() { before, procErr = bench.ReadProc(f.pid); start = time.Now() }
 	}
-	start := time.Now()
 	res, err := bench.Run(ctx, f.cfg)
 	if err != nil {
 		return err
@@ -124,7 +140,7 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 	res.Extra = map[string]any{}
 	if f.pid > 0 {
 		after, err := bench.ReadProc(f.pid)
-		if err != nil {
+		if err = errors.Join(procErr, err); err != nil {
 			return err
 		}
 		res.Extra["target"] = after.Since(before, time.Since(start))
@@ -166,16 +182,36 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 			return fmt.Errorf("write %s: %w", f.jsonOut, err)
 		}
 	}
+	if res.Errors > 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), "errors: %d requests got no answer; the last: %s\n",
+			res.Errors, res.LastError)
+	}
 	if v != nil && res.Extra["missing"].(int) > 0 {
 		return fmt.Errorf("%d acknowledged events are missing from Kafka", res.Extra["missing"])
 	}
-	return nil
+	return noneAccepted(res)
 }
 
-// verifier reads the topics during the run and matches the uuids it sees
-// with the acknowledged ones. It shares the machine with the load it
+// noneAccepted is an error when no request was answered 2xx: a wrong URL,
+// secret or auth header, or a target that is down, should not pass for a
+// measurement.
+func noneAccepted(res *bench.Result) error {
+	for status, n := range res.Status {
+		if status >= 200 && status < 300 && n > 0 {
+			return nil
+		}
+	}
+	why := fmt.Sprintf("statuses %v", res.Status)
+	if res.Errors > 0 {
+		why += fmt.Sprintf(", %d without an answer (last: %s)", res.Errors, res.LastError)
+	}
+	return fmt.Errorf("no request was answered 2xx: %s", why)
+}
+
+// verifier reads the topics during the run and matches the keys it sees
+// with the acknowledged uuids. It shares the machine with the load it
 // measures, so it keeps uuids as 16-byte keys in maps the garbage collector
-// need not scan.
+// need not scan; the rare key that is no uuid goes in maps of strings.
 type verifier struct {
 	cl     *kgo.Client
 	cancel context.CancelFunc
@@ -183,12 +219,9 @@ type verifier struct {
 
 	mu sync.Mutex
 	// sent maps each acknowledged uuid to when its delivery was sent; seen
-	// to when it became visible (Unix nanoseconds). Both guarded by mu.
-	sent map[uuidKey]int64
-	seen map[uuidKey]int64
-	// badKeys counts acknowledged uuids that are not uuids, which cannot be
-	// matched; guarded by mu.
-	badKeys int
+	// to when it became visible (Unix nanoseconds). All guarded by mu.
+	sent, seen           map[uuidKey]int64
+	sentOther, seenOther map[string]int64
 }
 
 // uuidKey is the 128 bits of a uuid.
@@ -199,10 +232,10 @@ func parseUUID(s []byte) (k uuidKey, ok bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return k, false
 	}
-	// Step over the dashes by position, not by content: a dash in place of
-	// a digit must fail unhex, not shift the pairs and read past s[35].
 	j := 0
 	for i := 0; i < 36; i += 2 {
+		// Skip the dashes by position, not by content: a dash where a hex
+		// digit belongs must fail, not shift the pairs.
 		if i == 8 || i == 13 || i == 18 || i == 23 {
 			i--
 			continue
@@ -230,19 +263,33 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
-func newVerifier(ctx context.Context, brokers, topics []string) (*verifier, error) {
+// newVerifier connects to the brokers, failing at once if they cannot be
+// reached, and starts reading the topics: from their start when fromStart,
+// else from their end.
+func newVerifier(ctx context.Context, brokers, topics []string, fromStart bool) (*verifier, error) {
+	start := kgo.NewOffset().AtEnd()
+	if fromStart {
+		start = kgo.NewOffset().AtStart()
+	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
+		kgo.ConsumeResetOffset(start))
 	if err != nil {
 		return nil, fmt.Errorf("verify: kafka client: %w", err)
 	}
+	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer pcancel()
+	if err := cl.Ping(pctx); err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("verify: cannot reach Kafka at %s: %w", strings.Join(brokers, ","), err)
+	}
 	// Settle the starting offsets before the load begins.
-	pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
-	cl.PollFetches(pctx)
-	pcancel()
+	sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
+	cl.PollFetches(sctx)
+	scancel()
 	cctx, cancel := context.WithCancel(ctx)
 	v := &verifier{cl: cl, cancel: cancel, done: make(chan struct{}),
-		sent: map[uuidKey]int64{}, seen: map[uuidKey]int64{}}
+		sent: map[uuidKey]int64{}, seen: map[uuidKey]int64{},
+		sentOther: map[string]int64{}, seenOther: map[string]int64{}}
 	go func() {
 		defer close(v.done)
 		for cctx.Err() == nil {
@@ -250,10 +297,15 @@ func newVerifier(ctx context.Context, brokers, topics []string) (*verifier, erro
 			now := time.Now().UnixNano()
 			v.mu.Lock()
 			fs.EachRecord(func(r *kgo.Record) {
+				if len(r.Key) == 0 {
+					return
+				}
 				if k, ok := parseUUID(r.Key); ok {
 					if _, dup := v.seen[k]; !dup {
 						v.seen[k] = now
 					}
+				} else if _, dup := v.seenOther[string(r.Key)]; !dup {
+					v.seenOther[string(r.Key)] = now
 				}
 			})
 			v.mu.Unlock()
@@ -267,13 +319,32 @@ func (v *verifier) acked(uuids []string, sent time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, u := range uuids {
-		k, ok := parseUUID([]byte(u))
-		if !ok {
-			v.badKeys++
-			continue
+		// The first acknowledgement counts: a replayed event was stored
+		// then.
+		if k, ok := parseUUID([]byte(u)); ok {
+			if _, dup := v.sent[k]; !dup {
+				v.sent[k] = at
+			}
+		} else if _, dup := v.sentOther[u]; !dup {
+			v.sentOther[u] = at
 		}
-		v.sent[k] = at
 	}
+}
+
+// missing counts acknowledged uuids not seen; mu must be held.
+func (v *verifier) missing() int {
+	n := 0
+	for k := range v.sent {
+		if _, ok := v.seen[k]; !ok {
+			n++
+		}
+	}
+	for k := range v.sentOther {
+		if _, ok := v.seenOther[k]; !ok {
+			n++
+		}
+	}
+	return n
 }
 
 // report waits up to wait for every acknowledged uuid, then counts.
@@ -281,12 +352,7 @@ func (v *verifier) report(wait time.Duration) map[string]any {
 	deadline := time.Now().Add(wait)
 	for {
 		v.mu.Lock()
-		missing := v.badKeys
-		for k := range v.sent {
-			if _, ok := v.seen[k]; !ok {
-				missing++
-			}
-		}
+		missing := v.missing()
 		v.mu.Unlock()
 		if missing == 0 || time.Now().After(deadline) {
 			break
@@ -296,16 +362,24 @@ func (v *verifier) report(wait time.Duration) map[string]any {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	h := hdrhistogram.New(1, 600_000_000, 3)
-	missing := v.badKeys
-	for k, sent := range v.sent {
-		seen, ok := v.seen[k]
-		if !ok {
-			missing++
-			continue
+	record := func(sent, seen int64) {
+		// A replayed event seen before it was sent was stored by an
+		// earlier run: it has no latency of its own.
+		if seen >= sent {
+			_ = h.RecordValue(max(1, (seen-sent)/1000))
 		}
-		_ = h.RecordValue(max(1, (seen-sent)/1000))
 	}
-	acked := len(v.sent) + v.badKeys
+	for k, sent := range v.sent {
+		if seen, ok := v.seen[k]; ok {
+			record(sent, seen)
+		}
+	}
+	for k, sent := range v.sentOther {
+		if seen, ok := v.seenOther[k]; ok {
+			record(sent, seen)
+		}
+	}
+	acked, missing := len(v.sent)+len(v.sentOther), v.missing()
 	return map[string]any{
 		"acknowledged": acked, "found": acked - missing, "missing": missing,
 		"visible_p50_ms": float64(h.ValueAtQuantile(50)) / 1000,

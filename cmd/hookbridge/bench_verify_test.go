@@ -1,8 +1,11 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookbridge/hookbridge/bench"
 )
 
 func TestParseUUID(t *testing.T) {
@@ -64,7 +67,8 @@ func TestParseUUIDAnyDashPosition(t *testing.T) {
 // TestVerifyReport checks the verify counts without Kafka: what the
 // reader saw is filled in by hand.
 func TestVerifyReport(t *testing.T) {
-	v := &verifier{sent: map[uuidKey]int64{}, seen: map[uuidKey]int64{}}
+	v := &verifier{sent: map[uuidKey]int64{}, seen: map[uuidKey]int64{},
+		sentOther: map[string]int64{}, seenOther: map[string]int64{}}
 	sent := time.Unix(100, 0)
 	found := []string{
 		"00000000-0000-4000-8000-000000000001",
@@ -76,8 +80,10 @@ func TestVerifyReport(t *testing.T) {
 	// delivery) must not count it twice.
 	v.acked([]string{lost, "00000000-0000-4000-8000-00000000000A"}, sent)
 	v.acked([]string{"00000000-0000-4000-8000-00000000000a"}, sent)
-	// A uuid that is not one cannot be matched in Kafka, so it is missing.
-	v.acked([]string{"not-a-uuid"}, sent)
+	// Keys that are no uuids are matched as strings: one is in Kafka, one
+	// is missing.
+	v.acked([]string{"not-a-uuid", "other-key"}, sent)
+	v.seenOther["other-key"] = sent.Add(40 * time.Millisecond).UnixNano()
 	// Kafka also holds an event nobody acknowledged; it changes nothing.
 	for i, u := range append(found, "00000000-0000-4000-8000-00000000000a",
 		"00000000-0000-4000-8000-0000000000ff") {
@@ -89,14 +95,29 @@ func TestVerifyReport(t *testing.T) {
 	}
 
 	got := v.report(0)
-	for key, want := range map[string]int{"acknowledged": 5, "found": 3, "missing": 2} {
+	for key, want := range map[string]int{"acknowledged": 6, "found": 4, "missing": 2} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %d (report %v)", key, got[key], want, got)
 		}
 	}
-	// Found uuids became visible 10, 20 and 30 ms after they were sent.
+	// Found keys became visible 10, 20, 30 and 40 ms after they were sent.
 	if p50, p99 := got["visible_p50_ms"].(float64), got["visible_p99_ms"].(float64); p50 < 19 ||
-		p50 > 21 || p99 < 29 || p99 > 31 {
-		t.Errorf("visible p50 %.1f ms, p99 %.1f ms; want 20 and 30", p50, p99)
+		p50 > 21 || p99 < 39 || p99 > 41 {
+		t.Errorf("visible p50 %.1f ms, p99 %.1f ms; want 20 and 40", p50, p99)
+	}
+}
+
+// TestNoneAccepted: a run without a single 2xx answer is an error that says
+// what came back instead.
+func TestNoneAccepted(t *testing.T) {
+	if err := noneAccepted(&bench.Result{Status: map[int]int64{503: 9, 200: 1}}); err != nil {
+		t.Errorf("one 200 among 503s: %v", err)
+	}
+	err := noneAccepted(&bench.Result{Status: map[int]int64{401: 7}, Errors: 2, LastError: "refused"})
+	if err == nil || !strings.Contains(err.Error(), "401:7") || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("only 401s and errors: %v", err)
+	}
+	if noneAccepted(&bench.Result{}) == nil {
+		t.Error("nothing at all was accepted as a measurement")
 	}
 }

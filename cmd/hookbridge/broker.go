@@ -25,6 +25,11 @@ func brokerCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start, what := broker.StartEmbedded, fmt.Sprintf("data dir %q", cfg.DataDir)
+			if cfg.DataDir == "" {
+				what = "log in memory"
+			} else if cfg.NoSync {
+				what += ", no fsync per write"
+			}
 			if discard {
 				start, what = broker.StartDiscarding, "discarding produced records"
 			}

@@ -97,7 +97,11 @@ func serve(ctx context.Context, cfg config) error {
 			return err
 		}
 		go func() { errs <- opsSrv.Serve() }()
-		log.Info().Str("listen", opsSrv.Addr()).Msg("ops endpoints serving /healthz /readyz /metrics")
+		paths := "/healthz /readyz /metrics"
+		if cfg.Ops.Pprof {
+			paths += " /debug/pprof/"
+		}
+		log.Info().Str("listen", opsSrv.Addr()).Msg("ops endpoints serving " + paths)
 	}
 
 	var runErr error
