@@ -105,7 +105,8 @@ func (d *delivery) run(ctx context.Context, src *source, body []byte, received t
 	if err != nil {
 		return outcome{400, err.Error()}, true
 	}
-	if env.events.Len() == 0 {
+	events := env.events.Len()
+	if events == 0 {
 		return accepted, true
 	}
 	d.meta = schema.Meta{
@@ -115,8 +116,8 @@ func (d *delivery) run(ctx context.Context, src *source, body []byte, received t
 	// Room for every event twice over: once as produced, once more as a
 	// dead letter should the broker find it too large. The slice must never
 	// grow while records are in flight; see onProduced.
-	if cap(d.recs) < 2*env.events.Len() {
-		d.recs = make([]pending, 0, 2*env.events.Len())
+	if cap(d.recs) < 2*events {
+		d.recs = make([]pending, 0, 2*events)
 	}
 	for ev := range env.events.Items() {
 		if o := d.add(ev); o.status != 0 {

@@ -344,16 +344,18 @@ func (e *Encoder) appendObjects(dst []byte, rec *Record, v jsontape.Value) ([]by
 	if v.Kind() != jsontape.Array {
 		return dst, false
 	}
+	n := 0
 	for it := range v.Items() {
 		if it.Kind() != jsontape.Object {
 			return dst, false
 		}
+		n++
 	}
-	dst = appendLong(append(dst, 2), int64(v.Len()))
+	dst = appendLong(append(dst, 2), int64(n))
 	for it := range v.Items() {
 		dst = e.record(dst, rec, it, nil)
 	}
-	if v.Len() > 0 {
+	if n > 0 {
 		dst = append(dst, 0)
 	}
 	return dst, true
@@ -363,16 +365,18 @@ func appendStrings(dst []byte, v jsontape.Value) ([]byte, bool) {
 	if v.Kind() != jsontape.Array {
 		return dst, false
 	}
+	n := 0
 	for it := range v.Items() {
 		if it.Kind() != jsontape.String {
 			return dst, false
 		}
+		n++
 	}
-	dst = appendLong(append(dst, 2), int64(v.Len()))
+	dst = appendLong(append(dst, 2), int64(n))
 	for it := range v.Items() {
 		dst = appendBytes(dst, it.Bytes())
 	}
-	if v.Len() > 0 {
+	if n > 0 {
 		dst = append(dst, 0)
 	}
 	return dst, true

@@ -188,8 +188,8 @@ func (d *Doc) Parse(src []byte) error {
 	}
 }
 
-// push adds a node for a scalar; a container's end and next are set when
-// it closes. The fields are stored one by one: building a node value and
+// push adds a node; a container's end and next are set again when it
+// closes. The fields are stored one by one: building a node value and
 // copying it makes the compiler write it to the stack in parts and read it
 // back whole, which stalls the CPU on every node.
 func (d *Doc) push(k Kind, plain bool, start, end int) {
