@@ -109,10 +109,25 @@ func TestReadiness(t *testing.T) {
 	}
 }
 
+// holdProduces keeps every produce request at the broker until release is
+// called (at the latest when the test ends).
+func holdProduces(t *testing.T, h *harness) (release func()) {
+	held := make(chan struct{})
+	h.cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		h.cluster.KeepControl()
+		<-held
+		return nil, nil, false
+	})
+	var once sync.Once
+	release = func() { once.Do(func() { close(held) }) }
+	t.Cleanup(release)
+	return release
+}
+
 // TestInFlightLimit sends more concurrent deliveries than max_in_flight
-// into a slow Kafka: admission is bounded, the ones that find no slot within
-// the admission wait get 503 at once (before the admitted one is answered),
-// never a 4xx, and the admitted one is stored.
+// while Kafka holds the produce requests: the one admitted waits for Kafka,
+// the others find no slot within the admission wait and get 503 before it
+// is answered, never a 4xx; released, the admitted one is stored.
 func TestInFlightLimit(t *testing.T) {
 	h := newHarness(t, func(c *ingest.Config, _ *broker.Config) {
 		c.Server.MaxInFlight = 1
@@ -120,29 +135,23 @@ func TestInFlightLimit(t *testing.T) {
 		c.Server.AdmissionWait = 50 * time.Millisecond
 	})
 	needFake(t, h)
-	h.cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		h.cluster.KeepControl()
-		time.Sleep(1500 * time.Millisecond)
-		return nil, nil, false
-	})
+	release := holdProduces(t, h)
 	const n = 4
 	got := make(chan response, n)
 	for i := range n {
 		go func() { got <- h.post(testcorpus.Envelope("slow", event(fmt.Sprint("i", i), "x"))) }()
 	}
-	counts := map[int]int{}
-	for range n {
-		r := <-got
-		counts[r.status]++
-		if r.status != 200 && r.status != 503 {
-			t.Errorf("status %d: %s", r.status, r.body)
-		}
-		if r.status == 503 && counts[200] > 0 {
-			t.Errorf("a 503 came after the admitted delivery's answer: it waited for a slot")
+	for range n - 1 {
+		if r := <-got; r.status != 503 {
+			t.Fatalf("a delivery without a slot: status %d %s", r.status, r.body)
 		}
 	}
-	if counts[200] == 0 || counts[503] == 0 {
-		t.Errorf("statuses %v: want some 200 and some 503", counts)
+	release()
+	if r := <-got; r.status != 200 {
+		t.Fatalf("the admitted delivery: status %d %s", r.status, r.body)
+	}
+	if recs := h.records(h.events, 1); len(recs) != 1 {
+		t.Fatalf("%d records stored, want the admitted delivery's one", len(recs))
 	}
 }
 
@@ -157,12 +166,7 @@ func TestSustainedOverloadShedsEarly(t *testing.T) {
 		c.Server.AdmissionWait = 100 * time.Millisecond
 	})
 	needFake(t, h)
-	held := make(chan struct{})
-	h.cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
-		h.cluster.KeepControl()
-		<-held
-		return nil, nil, false
-	})
+	release := holdProduces(t, h)
 	first := make(chan response, 1)
 	go func() { first <- h.post(testcorpus.Envelope("held", event("held-1", "x"))) }()
 	for deadline := time.Now().Add(10 * time.Second); h.metric("hookbridge_in_flight_deliveries") < 1; {
@@ -183,7 +187,7 @@ func TestSustainedOverloadShedsEarly(t *testing.T) {
 	if h.metric("hookbridge_shed_total", "how", "waited") == 0 {
 		t.Error("the first refusals did not wait: a burst would get no chance")
 	}
-	close(held)
+	release()
 	if r := <-first; r.status != 200 {
 		t.Fatalf("the admitted delivery: status %d %s", r.status, r.body)
 	}
