@@ -50,7 +50,7 @@ type Encoder struct {
 	extras []member // a stack: each record pushes its extras, pops them at its end
 	// slots is a stack too: each record takes one value per field on top
 	// of its parent's, so that nested records clear only what they use.
-	slots   []jsontape.Value
+	slots   []jsontape.Ref // 0, the root's, for a missing member
 	scratch []byte
 	num     []byte
 	// timeOK says whether the last Timestamp field parsed; the LogEvent
@@ -90,7 +90,7 @@ func (e *Encoder) appendDelivery(dst []byte, ev jsontape.Value, m *Meta) []byte 
 // reveals about the event.
 func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info) []byte {
 	top := len(e.slots)
-	e.slots = append(e.slots, make([]jsontape.Value, len(rec.Fields))...)
+	e.slots = append(e.slots, make([]jsontape.Ref, len(rec.Fields))...)
 	slots := e.slots[top:]
 	base := len(e.extras)
 	dupes := false
@@ -108,10 +108,10 @@ func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info
 		switch {
 		case i < 0:
 			e.extras = append(e.extras, member{k, v})
-		case slots[i].Kind() != jsontape.Invalid:
+		case slots[i] != 0:
 			dupes = true
 		default:
-			slots[i] = v
+			slots[i] = v.Ref()
 		}
 	}
 	if dupes {
@@ -122,13 +122,13 @@ func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info
 	nAbsent := 0
 	for i := range rec.Fields {
 		f := &rec.Fields[i]
-		v := slots[i]
-		if v.Kind() == jsontape.Invalid {
+		if slots[i] == 0 {
 			absent[nAbsent] = int8(i)
 			nAbsent++
 			dst = appendNulls(dst, f)
 			continue
 		}
+		v := obj.At(slots[i])
 		var ok bool
 		if dst, ok = e.field(dst, f, v); !ok {
 			// The value lives in _extra; the field counts as absent so that
@@ -140,7 +140,7 @@ func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info
 		}
 	}
 	if info != nil {
-		e.fillInfo(info, slots)
+		e.fillInfo(info, obj, slots)
 	}
 
 	dst = appendLong(dst, int64(nAbsent))
@@ -159,7 +159,7 @@ func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info
 // than once to _extra, in order, and leaves the field absent. Readers of
 // duplicate keys commonly keep the last; keeping all of them in order lets
 // the rebuilt JSON read the same way.
-func (e *Encoder) moveDuplicates(rec *Record, obj jsontape.Value, slots []jsontape.Value) {
+func (e *Encoder) moveDuplicates(rec *Record, obj jsontape.Value, slots []jsontape.Ref) {
 	var count [MaxFields]uint8
 	for k := range obj.Members() {
 		if i := rec.lookup(k); i >= 0 && count[i] < 2 {
@@ -169,7 +169,7 @@ func (e *Encoder) moveDuplicates(rec *Record, obj jsontape.Value, slots []jsonta
 	for k, v := range obj.Members() {
 		if i := rec.lookup(k); i >= 0 && count[i] > 1 {
 			e.extras = append(e.extras, member{k, v})
-			slots[i] = jsontape.Value{}
+			slots[i] = 0
 		}
 	}
 }
@@ -412,16 +412,22 @@ var (
 	actorField     = LogEvent.lookup([]byte("actor"))
 )
 
-func (e *Encoder) fillInfo(info *Info, slots []jsontape.Value) {
-	str := func(i int) []byte {
-		if slots[i].Kind() != jsontape.String {
-			return nil
+func (e *Encoder) fillInfo(info *Info, obj jsontape.Value, slots []jsontape.Ref) {
+	at := func(i int) jsontape.Value {
+		if slots[i] == 0 {
+			return jsontape.Value{}
 		}
-		return slots[i].Bytes()
+		return obj.At(slots[i])
+	}
+	str := func(i int) []byte {
+		if v := at(i); v.Kind() == jsontape.String {
+			return v.Bytes()
+		}
+		return nil
 	}
 	info.UUID, info.EventType, info.Published = str(uuidField), str(eventTypeField), str(publishedField)
 	info.PublishedOK = info.Published != nil && e.timeOK
-	if id := slots[actorField].Get("id"); id.Kind() == jsontape.String {
+	if id := at(actorField).Get("id"); id.Kind() == jsontape.String {
 		info.ActorID = id.Bytes()
 	}
 }

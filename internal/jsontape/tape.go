@@ -459,6 +459,18 @@ type Value struct {
 
 func (v Value) node() *node { return &v.d.nodes[v.i] }
 
+// Ref is a value's place in its document: a quarter of a Value's size, for
+// callers that hold many values of one document. The zero Ref is the root,
+// which is nobody's member or item, so callers may use it for none.
+type Ref uint32
+
+// Ref is v's place in its document.
+func (v Value) Ref() Ref { return Ref(v.i) }
+
+// At is the value at r in v's document; r must come from a Value of the
+// same parse.
+func (v Value) At(r Ref) Value { return Value{v.d, uint32(r)} }
+
 // Kind is the value's JSON type.
 func (v Value) Kind() Kind {
 	if v.d == nil {
