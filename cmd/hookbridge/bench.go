@@ -27,6 +27,7 @@ type benchFlags struct {
 	verifyBrokers string
 	verifyTopics  string
 	verifyWait    time.Duration
+	verifyAfter   bool
 	pid           int
 	sweep         bool
 	sweepStart    float64
@@ -93,6 +94,9 @@ func benchCmd() *cobra.Command {
 	fl.StringVar(&f.verifyTopics, "verify-topics", "okta.events,okta.sessions,okta.deadletter",
 		"topics to check")
 	fl.DurationVar(&f.verifyWait, "verify-wait", 30*time.Second, "how long to wait for the last events")
+	fl.BoolVar(&f.verifyAfter, "verify-after", false,
+		"read Kafka only once the run is over, so that the check takes no CPU from the load it "+
+			"measures on a shared machine; no POST-to-visible latency then")
 	return cmd
 }
 
@@ -113,7 +117,7 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 		// the start of the topics for them, and from the end for fresh ones.
 		fromStart := len(f.cfg.Replay) > 0
 		if v, err = newVerifier(ctx, strings.Split(f.verifyBrokers, ","), strings.Split(f.verifyTopics, ","),
-			fromStart); err != nil {
+			fromStart, !f.verifyAfter); err != nil {
 			return err
 		}
 		defer v.close()
@@ -174,10 +178,13 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 	if v != nil {
 		fmt.Fprintf(cmd.OutOrStdout(), "verify: acknowledged=%v found=%v missing=%v",
 			res.Extra["acknowledged"], res.Extra["found"], res.Extra["missing"])
-		if res.Extra["visible_n"].(int) > 0 {
+		switch {
+		case f.verifyAfter:
+			fmt.Fprintln(cmd.OutOrStdout(), " (read after the run)")
+		case res.Extra["visible_n"].(int) > 0:
 			fmt.Fprintf(cmd.OutOrStdout(), " visible p50 %.1f ms p99 %.1f ms\n",
 				res.Extra["visible_p50_ms"], res.Extra["visible_p99_ms"])
-		} else {
+		default:
 			// Replayed events already in Kafka before they were sent.
 			fmt.Fprintln(cmd.OutOrStdout(), " (all in Kafka before this run: no visibility latency)")
 		}
@@ -214,14 +221,19 @@ func noneAccepted(res *bench.Result) error {
 	return fmt.Errorf("no request was answered 2xx: %s", why)
 }
 
-// verifier reads the topics during the run and matches the keys it sees
-// with the acknowledged uuids. It shares the machine with the load it
-// measures, so it keeps uuids as 16-byte keys in maps the garbage collector
-// need not scan; the rare key that is no uuid goes in maps of strings.
+// verifier reads the topics, during the run or once it is over, and matches
+// the keys it sees with the acknowledged uuids. It shares the machine with
+// the load it measures, so it keeps uuids as 16-byte keys in maps the
+// garbage collector need not scan; the rare key that is no uuid goes in maps
+// of strings.
 type verifier struct {
-	cl     *kgo.Client
-	cancel context.CancelFunc
-	done   chan struct{}
+	cl      *kgo.Client
+	topics  []string
+	live    bool // reading during the run, so that seen times are visibility times
+	ctx     context.Context
+	cancel  context.CancelFunc
+	started bool // read has been called; done closes when it returns
+	done    chan struct{}
 
 	mu sync.Mutex
 	// sent maps each acknowledged uuid to when its delivery was sent; seen
@@ -270,9 +282,10 @@ func unhex(c byte) (byte, bool) {
 }
 
 // newVerifier connects to the brokers, failing at once if they cannot be
-// reached, and starts reading the topics: from their start when fromStart,
-// else from their end.
-func newVerifier(ctx context.Context, brokers, topics []string, fromStart bool) (*verifier, error) {
+// reached, and settles where it reads the topics from: their start when
+// fromStart, else their end. When live it reads from then on; otherwise it
+// waits for report.
+func newVerifier(ctx context.Context, brokers, topics []string, fromStart, live bool) (*verifier, error) {
 	start := kgo.NewOffset().AtEnd()
 	if fromStart {
 		start = kgo.NewOffset().AtStart()
@@ -289,21 +302,32 @@ func newVerifier(ctx context.Context, brokers, topics []string, fromStart bool) 
 		return nil, fmt.Errorf("verify: cannot reach Kafka at %s: %w", strings.Join(brokers, ","), err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	v := &verifier{cl: cl, cancel: cancel, done: make(chan struct{}),
-		sent: map[uuidKey]int64{}, seen: map[uuidKey]int64{},
+	v := &verifier{cl: cl, topics: topics, live: live, ctx: cctx, cancel: cancel,
+		done: make(chan struct{}), sent: map[uuidKey]int64{}, seen: map[uuidKey]int64{},
 		sentOther: map[string]int64{}, seenOther: map[string]int64{}}
 	// Settle the starting offsets before the load begins; from the start,
 	// what this first poll reads counts too.
 	sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
 	v.take(cl.PollFetches(sctx))
 	scancel()
+	if live {
+		v.read()
+	} else {
+		// Paused, the client keeps its positions and fetches nothing.
+		cl.PauseFetchTopics(topics...)
+	}
+	return v, nil
+}
+
+// read polls the topics until close.
+func (v *verifier) read() {
+	v.started = true
 	go func() {
 		defer close(v.done)
-		for cctx.Err() == nil {
-			v.take(cl.PollFetches(cctx))
+		for v.ctx.Err() == nil {
+			v.take(v.cl.PollFetches(v.ctx))
 		}
 	}()
-	return v, nil
 }
 
 // take notes the keys of fetched records as seen now.
@@ -359,7 +383,12 @@ func (v *verifier) missing() int {
 }
 
 // report waits up to wait for every acknowledged uuid, then counts.
+// Visibility latency is reported only when reading was live.
 func (v *verifier) report(wait time.Duration) map[string]any {
+	if v.cl != nil && !v.live {
+		v.cl.ResumeFetchTopics(v.topics...)
+		v.read()
+	}
 	deadline := time.Now().Add(wait)
 	for {
 		v.mu.Lock()
@@ -381,12 +410,12 @@ func (v *verifier) report(wait time.Duration) map[string]any {
 		}
 	}
 	for k, sent := range v.sent {
-		if seen, ok := v.seen[k]; ok {
+		if seen, ok := v.seen[k]; ok && v.live {
 			record(sent, seen)
 		}
 	}
 	for k, sent := range v.sentOther {
-		if seen, ok := v.seenOther[k]; ok {
+		if seen, ok := v.seenOther[k]; ok && v.live {
 			record(sent, seen)
 		}
 	}
@@ -401,7 +430,9 @@ func (v *verifier) report(wait time.Duration) map[string]any {
 
 func (v *verifier) close() {
 	v.cancel()
-	<-v.done
+	if v.started {
+		<-v.done
+	}
 	v.cl.Close()
 }
 

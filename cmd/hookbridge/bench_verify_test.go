@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookbridge/hookbridge/bench"
 )
@@ -67,7 +71,7 @@ func TestParseUUIDAnyDashPosition(t *testing.T) {
 // TestVerifyReport checks the verify counts without Kafka: what the
 // reader saw is filled in by hand.
 func TestVerifyReport(t *testing.T) {
-	v := &verifier{sent: map[uuidKey]int64{}, seen: map[uuidKey]int64{},
+	v := &verifier{live: true, sent: map[uuidKey]int64{}, seen: map[uuidKey]int64{},
 		sentOther: map[string]int64{}, seenOther: map[string]int64{}}
 	sent := time.Unix(100, 0)
 	found := []string{
@@ -119,5 +123,59 @@ func TestNoneAccepted(t *testing.T) {
 	}
 	if noneAccepted(&bench.Result{}) == nil {
 		t.Error("nothing at all was accepted as a measurement")
+	}
+}
+
+// TestVerifyAfterRun: with --verify-after the verifier reads nothing while
+// the load runs, then finds the records written since it started, and only
+// those, when asked for its report.
+func TestVerifyAfterRun(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "okta.events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("okta.events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	produce := func(keys ...string) {
+		t.Helper()
+		for _, k := range keys {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(k), Value: []byte("x")}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	const (
+		before = "00000000-0000-4000-8000-000000000001"
+		during = "00000000-0000-4000-8000-000000000002"
+		lost   = "00000000-0000-4000-8000-000000000003"
+	)
+	produce(before)
+	v, err := newVerifier(ctx, c.ListenAddrs(), []string{"okta.events"}, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.close()
+	produce(during, "not-a-uuid")
+	v.acked([]string{before, during, lost, "not-a-uuid"}, time.Now())
+	time.Sleep(300 * time.Millisecond) // time enough for a live reader to fetch
+	v.mu.Lock()
+	seen := len(v.seen) + len(v.seenOther)
+	v.mu.Unlock()
+	if seen != 0 {
+		t.Fatalf("%d keys read during the run", seen)
+	}
+
+	got := v.report(2 * time.Second)
+	// The record written before the verifier started is not looked for:
+	// it counts as missing, like the one never written.
+	for key, want := range map[string]int{"acknowledged": 4, "found": 2, "missing": 2, "visible_n": 0} {
+		if got[key] != want {
+			t.Errorf("%s = %v, want %d (report %v)", key, got[key], want, got)
+		}
 	}
 }
