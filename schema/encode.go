@@ -53,6 +53,12 @@ type Encoder struct {
 	slots   []jsontape.Ref // 0, the root's, for a missing member
 	scratch []byte
 	num     []byte
+	// order holds, per record, the order in which members came last time:
+	// order[r][0] is the field of the first member, order[r][i+1] that of
+	// the member after field i. A sender keeps one order, seldom the
+	// schema's, so this predicts the field of most members without a
+	// lookup.
+	order [][MaxFields + 1]int8
 	// timeOK says whether the last Timestamp field parsed; the LogEvent
 	// has one, published, so it ends up in Info.PublishedOK.
 	timeOK bool
@@ -94,23 +100,23 @@ func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info
 	slots := e.slots[top:]
 	base := len(e.extras)
 	dupes := false
-	next := 0
+	order := e.orderOf(rec)
+	prev := 0 // where in order the next member's field is predicted
 	for k, v := range obj.Members() {
-		// Members mostly come in the schema's order: try the field after
-		// the last one found before hashing.
-		i := -1
-		if next < len(rec.Fields) && rec.Fields[next].Name == string(k) {
-			i = next
-		} else {
-			i = rec.lookup(k)
+		i := int(order[prev])
+		if i >= len(rec.Fields) || rec.Fields[i].Name != string(k) {
+			if i = rec.lookup(k); i < 0 {
+				// An unknown member teaches nothing: the prediction for
+				// the member after it stays that after the last known one.
+				e.extras = append(e.extras, member{k, v})
+				continue
+			}
+			order[prev] = int8(i)
 		}
-		next = i + 1
-		switch {
-		case i < 0:
-			e.extras = append(e.extras, member{k, v})
-		case slots[i] != 0:
+		prev = i + 1
+		if slots[i] != 0 {
 			dupes = true
-		default:
+		} else {
 			slots[i] = v.Ref()
 		}
 	}
@@ -153,6 +159,20 @@ func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info
 	dst = e.appendExtras(dst, base)
 	e.slots = e.slots[:top]
 	return dst
+}
+
+// orderOf returns the member order last seen for rec, at first the
+// schema's.
+func (e *Encoder) orderOf(rec *Record) *[MaxFields + 1]int8 {
+	if e.order == nil {
+		e.order = make([][MaxFields + 1]int8, records)
+		for r := range e.order {
+			for i := range e.order[r] {
+				e.order[r][i] = int8(i)
+			}
+		}
+	}
+	return &e.order[rec.id]
 }
 
 // moveDuplicates sends every occurrence of a field whose key appears more

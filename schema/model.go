@@ -65,6 +65,9 @@ type Record struct {
 	Doc    string
 	Fields []Field
 
+	// id numbers the record among all records, for the state an Encoder
+	// keeps per record.
+	id int
 	// slots is an open-addressing hash table of field indexes plus one
 	// (0 is empty), probed linearly from fieldHash: a field lookup runs for
 	// every member of every event, and this is several times quicker than a
@@ -103,8 +106,13 @@ const (
 // keep per-record state on the stack.
 const MaxFields = 32
 
+// records counts the records made; all are made as the package
+// initialises.
+var records int
+
 func newRecord(name, doc string, fields ...Field) *Record {
-	r := &Record{Name: name, Doc: doc, Fields: fields}
+	r := &Record{Name: name, Doc: doc, Fields: fields, id: records}
+	records++
 	if len(fields) > MaxFields {
 		panic("BUG: record " + name + " has more than MaxFields fields")
 	}
