@@ -3,6 +3,7 @@ package schema_test
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -244,4 +245,89 @@ func TestFingerprints(t *testing.T) {
 	if got := fmt.Sprintf("%x", s.DeadLetterFP); got != "82da0b95fc4bbd4e" {
 		t.Errorf("DeadLetter fingerprint %s", got)
 	}
+}
+
+// TestEncoderHistory: an encoder learns the member order of each record
+// from the objects it converts, to find fields sooner. What it learned must
+// never change its output: every corpus event, with its members as sent,
+// reversed, rotated, and with a duplicate and an unknown member, converts
+// to the same bytes after any history as on a fresh encoder.
+func TestEncoderHistory(t *testing.T) {
+	var texts [][]byte
+	for _, ev := range testcorpus.Events(t) {
+		v, err := jsontape.Parse(bytes.Clone(ev.JSON))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, reorder := range []func([]int) []int{
+			func(idx []int) []int { return idx },
+			func(idx []int) []int { slices.Reverse(idx); return idx },
+			func(idx []int) []int { return append(idx[len(idx)/2:], idx[:len(idx)/2]...) },
+		} {
+			texts = append(texts, reordered(nil, v, reorder, false))
+		}
+		texts = append(texts, reordered(nil, v, func(idx []int) []int { return idx }, true))
+	}
+	var shared schema.Encoder
+	for round := range 2 {
+		for i, text := range texts {
+			var fresh schema.Encoder
+			want, _ := encode(t, &fresh, text)
+			got, _ := encode(t, &shared, text)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("round %d, text %d: output depends on the encoder's history\n%s", round, i, text)
+			}
+		}
+		// The second round sees the texts after all of them.
+		slices.Reverse(texts)
+	}
+}
+
+// reordered writes v as JSON with the members of every object in the order
+// reorder gives for their indexes; odd, when set, repeats each object's first
+// member at its end and adds an unknown one.
+func reordered(dst []byte, v jsontape.Value, reorder func([]int) []int, odd bool) []byte {
+	switch v.Kind() {
+	case jsontape.Object:
+		var keys [][]byte
+		var vals []jsontape.Value
+		for k, m := range v.Members() {
+			keys, vals = append(keys, k), append(vals, m)
+		}
+		idx := make([]int, len(keys))
+		for i := range idx {
+			idx[i] = i
+		}
+		idx = reorder(idx)
+		if odd && len(idx) > 0 {
+			idx = append(idx, idx[0])
+		}
+		dst = append(dst, '{')
+		for n, i := range idx {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			dst = schema.AppendJSONString(dst, keys[i])
+			dst = reordered(append(dst, ':'), vals[i], reorder, odd)
+		}
+		if odd {
+			if len(idx) > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `"zzUnknown":[1,{"a":null}]`...)
+		}
+		return append(dst, '}')
+	case jsontape.Array:
+		dst = append(dst, '[')
+		n := 0
+		for it := range v.Items() {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			dst = reordered(dst, it, reorder, odd)
+			n++
+		}
+		return append(dst, ']')
+	}
+	return schema.AppendJSON(dst, v)
 }
