@@ -135,7 +135,13 @@ func (d *Doc) Parse(src []byte) error {
 			}
 			continue
 		case '"':
-			i, err = d.str(i)
+			// As in key: a string without escapes is read here.
+			if j := words(src, i+1); j < len(src) && src[j] == '"' {
+				d.push(String, true, i+1, j)
+				i = j + 1
+			} else {
+				i, err = d.str(i)
+			}
 		case 't':
 			i, err = d.literal(i, "true", True)
 		case 'f':
@@ -204,20 +210,32 @@ func (d *Doc) push(k Kind, plain bool, start, end int) {
 }
 
 // key reads an object key, the colon after it, and the space before its
-// value.
+// value. An object's keys are half the strings of an event, so the key
+// without escapes and the colon right after it are read here without a
+// call; anything else goes the long way, through str and space.
 func (d *Doc) key(i int) (int, error) {
-	if i >= len(d.src) || d.src[i] != '"' {
-		return i, errChar(d.src, i, "looking for an object key")
+	src := d.src
+	if i >= len(src) || src[i] != '"' {
+		return i, errChar(src, i, "looking for an object key")
 	}
-	i, err := d.str(i)
-	if err != nil {
-		return i, err
+	j := words(src, i+1)
+	if j < len(src) && src[j] == '"' {
+		d.push(String, true, i+1, j)
+		j++
+	} else {
+		var err error
+		if j, err = d.str(i); err != nil {
+			return j, err
+		}
 	}
-	i = d.space(i)
-	if i >= len(d.src) || d.src[i] != ':' {
-		return i, errChar(d.src, i, "after an object key")
+	if j < len(src) && src[j] == ':' {
+		return d.space(j + 1), nil
 	}
-	return d.space(i + 1), nil
+	j = d.space(j)
+	if j >= len(src) || src[j] != ':' {
+		return j, errChar(src, j, "after an object key")
+	}
+	return d.space(j + 1), nil
 }
 
 func (d *Doc) literal(i int, text string, k Kind) (int, error) {
@@ -282,15 +300,7 @@ func digits(src []byte, i int) int {
 // after its closing quote.
 func (d *Doc) str(q int) (int, error) {
 	src := d.src
-	i := q + 1
-	// The common case: no escapes. Eight bytes at a time, looking for a
-	// quote, a backslash or a control character.
-	for ; i+8 <= len(src); i += 8 {
-		if m := special(binary.LittleEndian.Uint64(src[i : i+8])); m != 0 {
-			i += firstByte(m)
-			break
-		}
-	}
+	i := words(src, q+1)
 	for i < len(src) {
 		c := src[i]
 		if c == '"' {
@@ -306,6 +316,18 @@ func (d *Doc) str(q int) (int, error) {
 		i++
 	}
 	return i, errAt(i, "unexpected end of input in a string")
+}
+
+// words finds the end of a string without escapes, the common case, eight
+// bytes at a time: it returns the index of the first quote, backslash or
+// control character from j, or where fewer than eight bytes are left.
+func words(src []byte, j int) int {
+	for ; j+8 <= len(src); j += 8 {
+		if m := special(binary.LittleEndian.Uint64(src[j : j+8])); m != 0 {
+			return j + firstByte(m)
+		}
+	}
+	return j
 }
 
 const (
