@@ -12,7 +12,10 @@
 # last short run at half the rate reads them live, for the POST-to-visible
 # latency.
 # Knobs: DURATION (15s), WARMUP (3s), CONNECTIONS (64), EVENTS ("1 10 50"),
-# SWEEP_START (200 requests/s), SWEEP_DURATION (5s), OVERLOAD_DURATION (20s).
+# SWEEP_START (200 requests/s), SWEEP_DURATION (5s), OVERLOAD_DURATION (20s),
+# OVERLOAD_WARMUP (10s: sustained overload, with its connections open and
+# the collector's goal settled, before memory is sampled; peak RSS is the
+# process's own, whole suite included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -116,7 +119,7 @@ echo "bench: open loop at half the maximum, $half requests/s" >&2
 echo "bench: open loop at twice the maximum, $double requests/s" >&2
 "$bin" bench --url "http://127.0.0.1:$hport/hooks/okta" --secret "$HOOKBRIDGE_BENCH_SECRET" \
 	--events 10 --connections 3000 --rate "$double" --duration "${OVERLOAD_DURATION:-20s}" \
-	--warmup "$WARMUP" --verify-brokers "127.0.0.1:$kport" --verify-after --pid "$serve_pid" \
+	--warmup "${OVERLOAD_WARMUP:-10s}" --verify-brokers "127.0.0.1:$kport" --verify-after --pid "$serve_pid" \
 	--json "$out/open-overload-10.json" | tee "$tmp/overload.txt"
 echo "bench: POST-to-visible latency at half the maximum, read live" >&2
 "$bin" bench --url "http://127.0.0.1:$hport/hooks/okta" --secret "$HOOKBRIDGE_BENCH_SECRET" \

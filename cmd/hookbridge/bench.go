@@ -133,9 +133,13 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 		if _, err := bench.ReadProc(f.pid); err != nil {
 			return err
 		}
-		stopRSS = bench.WatchRSS(f.pid, time.Second)
-		// The target's CPU counts over the measured part, as the rates do.
-		f.cfg.OnMeasure = func() { before, procErr = bench.ReadProc(f.pid); start = time.Now() }
+		// The target's CPU and memory count over the measured part, as the
+		// rates do: the warm-up opens connections and grows buffers.
+		f.cfg.OnMeasure = func() {
+			before, procErr = bench.ReadProc(f.pid)
+			start = time.Now()
+			stopRSS = bench.WatchRSS(f.pid, time.Second)
+		}
 	}
 	res, err := bench.Run(ctx, f.cfg)
 	if err != nil {
@@ -148,7 +152,9 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 			return err
 		}
 		res.Extra["target"] = after.Since(before, time.Since(start))
-		res.Extra["target_rss_mib"] = stopRSS()
+		if stopRSS != nil {
+			res.Extra["target_rss_mib"] = stopRSS()
+		}
 	}
 	if v != nil {
 		for k, val := range v.report(f.verifyWait) {
@@ -167,7 +173,7 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 		if rss, _ := res.Extra["target_rss_mib"].([]float64); len(rss) > 1 {
 			// Where memory was at each quarter of the run shows whether
 			// it levelled off.
-			fmt.Fprintf(cmd.OutOrStdout(), "; RSS by quarter of the run")
+			fmt.Fprintf(cmd.OutOrStdout(), "; RSS by quarter of the measured part")
 			for q := 1; q <= 4; q++ {
 				fmt.Fprintf(cmd.OutOrStdout(), " %.0f", rss[(len(rss)-1)*q/4])
 			}
