@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzEnvelope -fuzztime 30s -fuzzminimizetime 5s ./ingest
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s -fuzzminimizetime 5s ./internal/jsontape
 	$(GO) test -run XXX -fuzz FuzzExactDouble -fuzztime 30s -fuzzminimizetime 5s ./schema
+	$(GO) test -run XXX -fuzz FuzzParseLong -fuzztime 30s -fuzzminimizetime 5s ./schema
 
 # The load suite: hookbridge and a development broker in processes of their
 # own, 1/10/50 events per delivery; results under bench/results/.

@@ -228,8 +228,8 @@ func (e *Encoder) field(dst []byte, f *Field, v jsontape.Value) ([]byte, bool) {
 		if t != jsontape.Number {
 			return dst, false
 		}
-		n, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(v.Bytes()), len(v.Bytes())), 10, 64)
-		if err != nil {
+		n, ok := parseLong(v.Bytes())
+		if !ok {
 			return dst, false
 		}
 		return appendLong(append(dst, 2), n), true
@@ -260,6 +260,30 @@ func (e *Encoder) field(dst []byte, f *Field, v jsontape.Value) ([]byte, bool) {
 		return appendStrings(dst, v)
 	}
 	panic("BUG: unknown field kind")
+}
+
+// parseLong reads a JSON number that is an integer within int64. Up to 18
+// digits, the common case, it needs no overflow check and no strconv.
+func parseLong(text []byte) (int64, bool) {
+	digits := text
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		n, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(text), len(text)), 10, 64)
+		return n, err == nil
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false // a fraction or an exponent
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) < len(text) {
+		n = -n
+	}
+	return n, true
 }
 
 // appendDouble writes a number as a double only when the double prints back

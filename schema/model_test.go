@@ -99,6 +99,25 @@ func FuzzExactDouble(f *testing.F) {
 	})
 }
 
+// FuzzParseLong holds the hand-written integer path to strconv on every
+// JSON number.
+func FuzzParseLong(f *testing.F) {
+	for _, s := range []string{"0", "-0", "7", "-12", "123456789012345678", "-999999999999999999",
+		"9223372036854775807", "-9223372036854775808", "9223372036854775808", "1.0", "1e3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !jsonNumber.MatchString(s) {
+			return
+		}
+		got, ok := parseLong([]byte(s))
+		want, err := strconv.ParseInt(s, 10, 64)
+		if ok != (err == nil) || ok && got != want {
+			t.Fatalf("parseLong(%s) = %d, %v; strconv says %d, %v", s, got, ok, want, err)
+		}
+	})
+}
+
 // FuzzOktaTime holds the hand-written parser of Okta's timestamp form to
 // time.Parse: the same instant when it takes a string, and it takes every
 // valid one of that form.
