@@ -47,10 +47,7 @@ type member struct {
 // scratch buffers between calls, so it is not safe for concurrent use; give
 // each goroutine its own.
 type Encoder struct {
-	extras []member // a stack: each record pushes its extras, pops them at its end
-	// slots is a stack too: each record takes one value per field on top
-	// of its parent's, so that nested records clear only what they use.
-	slots   []jsontape.Ref // 0, the root's, for a missing member
+	extras  []member // a stack: each record pushes its extras, pops them at its end
 	scratch []byte
 	num     []byte
 	// order holds, per record, the order in which members came last time:
@@ -95,9 +92,10 @@ func (e *Encoder) appendDelivery(dst []byte, ev jsontape.Value, m *Meta) []byte 
 // record appends obj as rec. info, when not nil, collects what the top level
 // reveals about the event.
 func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info) []byte {
-	top := len(e.slots)
-	e.slots = append(e.slots, make([]jsontape.Ref, len(rec.Fields))...)
-	slots := e.slots[top:]
+	// Each field's member, 0 (the root's ref) for none: on the stack, which
+	// clears it quicker than a shared stack of slots could be grown.
+	var slotArray [MaxFields]jsontape.Ref
+	slots := slotArray[:len(rec.Fields)]
 	base := len(e.extras)
 	dupes := false
 	order := e.orderOf(rec)
@@ -162,7 +160,6 @@ func (e *Encoder) record(dst []byte, rec *Record, obj jsontape.Value, info *Info
 		dst = append(dst, 0)
 	}
 	dst = e.appendExtras(dst, base)
-	e.slots = e.slots[:top]
 	return dst
 }
 
