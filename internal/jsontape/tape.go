@@ -178,10 +178,20 @@ func (d *Doc) Parse(src []byte) error {
 			c := src[i]
 			if c == ',' {
 				i = d.space(i + 1)
-				if obj {
-					if i, err = d.key(i); err != nil {
-						return err
+				if !obj {
+					break
+				}
+				// The next key; what key does for the common one, done here
+				// without the call, since keys are half of all strings.
+				if i < len(src) && src[i] == '"' {
+					if j := words(src, i+1); j+1 < len(src) && src[j] == '"' && src[j+1] == ':' {
+						d.push(String, true, i+1, j)
+						i = d.space(j + 2)
+						break
 					}
+				}
+				if i, err = d.key(i); err != nil {
+					return err
 				}
 				break
 			}
