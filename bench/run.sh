@@ -99,7 +99,8 @@ for e in $EVENTS; do
 	echo "bench: $e events per delivery" >&2
 	"$bin" bench --url "http://127.0.0.1:$hport/hooks/okta" --secret "$HOOKBRIDGE_BENCH_SECRET" \
 		--events "$e" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
-		--verify-brokers "127.0.0.1:$kport" --verify-after --pid "$serve_pid" --json "$out/closed-$e.json" |
+		--verify-brokers "127.0.0.1:$kport" --verify-after --pid "$serve_pid" \
+		--json "$out/closed-$e.json" |
 		tee "$tmp/run-$e.txt"
 done
 echo "bench: open-loop sweep, 10 events per delivery" >&2
@@ -119,8 +120,8 @@ echo "bench: open loop at half the maximum, $half requests/s" >&2
 echo "bench: open loop at twice the maximum, $double requests/s" >&2
 "$bin" bench --url "http://127.0.0.1:$hport/hooks/okta" --secret "$HOOKBRIDGE_BENCH_SECRET" \
 	--events 10 --connections 3000 --rate "$double" --duration "${OVERLOAD_DURATION:-20s}" \
-	--warmup "${OVERLOAD_WARMUP:-10s}" --verify-brokers "127.0.0.1:$kport" --verify-after --pid "$serve_pid" \
-	--json "$out/open-overload-10.json" | tee "$tmp/overload.txt"
+	--warmup "${OVERLOAD_WARMUP:-10s}" --verify-brokers "127.0.0.1:$kport" --verify-after \
+	--pid "$serve_pid" --json "$out/open-overload-10.json" | tee "$tmp/overload.txt"
 echo "bench: POST-to-visible latency at half the maximum, read live" >&2
 "$bin" bench --url "http://127.0.0.1:$hport/hooks/okta" --secret "$HOOKBRIDGE_BENCH_SECRET" \
 	--events 10 --connections 256 --rate "$half" --duration 10s --warmup 2s \

@@ -144,7 +144,8 @@ func TestVerifyAfterRun(t *testing.T) {
 	produce := func(keys ...string) {
 		t.Helper()
 		for _, k := range keys {
-			if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(k), Value: []byte("x")}).FirstErr(); err != nil {
+			r := &kgo.Record{Key: []byte(k), Value: []byte("x")}
+			if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
 				t.Fatal(err)
 			}
 		}
