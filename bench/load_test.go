@@ -166,6 +166,11 @@ func TestSweepStopsAtSaturationAndCharts(t *testing.T) {
 	if !strings.HasPrefix(svg.String(), "<svg") || !strings.Contains(svg.String(), "p99") {
 		t.Errorf("chart: %.200s", svg.String())
 	}
+	// An axis without a series once put its labels at a coordinate of
+	// minus 2^63.
+	if strings.Contains(svg.String(), "-92233720368547") {
+		t.Error("chart draws labels far off the page")
+	}
 }
 
 // TestTable prints every percentile, in order, under its heading.
@@ -206,4 +211,23 @@ func TestRunCountsErrors(t *testing.T) {
 	if res.Requests > 200 {
 		t.Errorf("%d attempts in 300 ms: the loop spins on errors", res.Requests)
 	}
+}
+
+// TestRoundTicks: the chart's throughput axis runs from 0 in round steps
+// just past the largest value, at most ten of them.
+func TestRoundTicks(t *testing.T) {
+	f := func(top float64, want string) {
+		t.Helper()
+		var labels []string
+		for _, tk := range roundTicks(top) {
+			labels = append(labels, tk.Label)
+		}
+		if got := strings.Join(labels, " "); got != want {
+			t.Errorf("roundTicks(%v) = %s, want %s", top, got, want)
+		}
+	}
+	f(7, "0 1 2 3 4 5 6 7")
+	f(95, "0 10 20 30 40 50 60 70 80 90 100")
+	f(154408, "0 20k 40k 60k 80k 100k 120k 140k 160k")
+	f(2500, "0 500 1k 1.5k 2k 2.5k")
 }

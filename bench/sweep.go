@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"slices"
+	"strconv"
 
 	chart "github.com/wcharczuk/go-chart/v2"
 )
@@ -72,13 +75,24 @@ func Chart(w io.Writer, results []*Result) error {
 	if len(x) < 2 {
 		return fmt.Errorf("bench: a chart needs at least two runs, got %d", len(x))
 	}
-	title := fmt.Sprintf("hookbridge ack latency vs throughput, %d events per delivery", results[0].EventsPerReq)
+	// The latency unit is in the title: go-chart leaves the y-axis name's
+	// rotation set, and the title drawn after it would stand on its side.
+	title := fmt.Sprintf("hookbridge ack latency (ms) vs throughput, %d events per delivery",
+		results[0].EventsPerReq)
+	ticks := roundTicks(slices.Max(x))
 	graph := chart.Chart{
 		Title:  title,
 		Width:  900,
 		Height: 500,
-		XAxis:  chart.XAxis{Name: "events/s (achieved)"},
-		YAxis:  chart.YAxis{Name: "latency ms"},
+		// Room above the plot for the title, which is drawn in the padding.
+		Background: chart.Style{Padding: chart.Box{Top: 50, Left: 20, Right: 20, Bottom: 10}},
+		XAxis: chart.XAxis{Name: "events/s (achieved)", Ticks: ticks,
+			Range: &chart.ContinuousRange{Min: 0, Max: ticks[len(ticks)-1].Value}},
+		YAxis: chart.YAxis{ValueFormatter: func(v any) string {
+			return strconv.FormatFloat(v.(float64), 'f', -1, 64)
+		}},
+		// No series uses it; drawn, it would label a range of nothing.
+		YAxisSecondary: chart.YAxis{Style: chart.Hidden()},
 		Series: []chart.Series{
 			chart.ContinuousSeries{Name: "p50", XValues: x, YValues: p50},
 			chart.ContinuousSeries{Name: "p99", XValues: x, YValues: p99},
@@ -89,4 +103,25 @@ func Chart(w io.Writer, results []*Result) error {
 		return fmt.Errorf("bench: draw chart: %w", err)
 	}
 	return nil
+}
+
+// roundTicks returns axis ticks from 0 at a round step (1, 2 or 5 times a
+// power of ten) that reach past top in at most ten steps, labelled as whole
+// numbers with a k for thousands.
+func roundTicks(top float64) []chart.Tick {
+	step := 1.0
+	for m := 0; top/step > 10; m++ {
+		step = [...]float64{2, 5, 10}[m%3] * math.Pow(10, float64(m/3))
+	}
+	var ticks []chart.Tick
+	for v := 0.0; ; v += step {
+		label := strconv.FormatFloat(v, 'f', 0, 64)
+		if v >= 1000 {
+			label = strconv.FormatFloat(v/1000, 'f', -1, 64) + "k"
+		}
+		ticks = append(ticks, chart.Tick{Value: v, Label: label})
+		if v >= top {
+			return ticks
+		}
+	}
 }
