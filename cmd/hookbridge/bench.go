@@ -15,6 +15,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/term"
 
@@ -49,9 +50,10 @@ func benchCmd() *cobra.Command {
 			"with --bodies replayed from a directory as they are: the same uuids each pass,\n" +
 			"so after the first a bridge with dedup only drops them. Prints a progress line,\n" +
 			"then requests/s, events/s (of deliveries answered 2xx), MB/s, status counts and\n" +
-			"latency percentiles; exits non-zero when no request was answered 2xx. With\n" +
-			"--verify-brokers it checks that every event of every delivery answered 2xx is in\n" +
-			"Kafka (dead letters included, by their uuid key), with its POST-to-visible latency.",
+			"latency percentiles. With --verify-brokers it checks that every event of every\n" +
+			"delivery answered 2xx is in Kafka (dead letters included, by their uuid key), with\n" +
+			"its POST-to-visible latency, or with --verify-after once the run is over. Exits\n" +
+			"non-zero when no request was answered 2xx or an acknowledged event is missing.",
 		Example: "  hookbridge bench --url http://127.0.0.1:8080/hooks/okta --secret dev-secret --events 10 --duration 15s",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -90,7 +92,8 @@ func benchCmd() *cobra.Command {
 	fl.Float64Var(&f.sweepStart, "sweep-start", 100, "first rate of --sweep, requests/s")
 	fl.StringVar(&f.sweepOut, "sweep-out", ".", "directory for the --sweep JSON and SVG chart")
 	fl.IntVar(&f.pid, "pid", 0, "also report the CPU use and peak memory of this process (the target)")
-	fl.StringVar(&f.verifyBrokers, "verify-brokers", "", "Kafka brokers to check acknowledged events in")
+	fl.StringVar(&f.verifyBrokers, "verify-brokers", "",
+		"Kafka brokers to check acknowledged events in, comma-separated host:port")
 	fl.StringVar(&f.verifyTopics, "verify-topics", "okta.events,okta.sessions,okta.deadletter",
 		"topics to check")
 	fl.DurationVar(&f.verifyWait, "verify-wait", 30*time.Second, "how long to wait for the last events")
@@ -101,6 +104,16 @@ func benchCmd() *cobra.Command {
 }
 
 func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
+	switch {
+	case f.cfg.Rate < 0:
+		return fmt.Errorf("--rate %v: give requests per second, or 0 for a closed loop", f.cfg.Rate)
+	case f.verifyAfter && f.verifyBrokers == "":
+		return errors.New("--verify-after needs --verify-brokers")
+	}
+	if f.cfg.Secret == "" && f.cfg.AuthHeader != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "bench: no secret (--secret or $HOOKBRIDGE_OKTA_SECRET): "+
+			"requests carry an empty %s header\n", f.cfg.AuthHeader)
+	}
 	if f.bodies != "" {
 		var err error
 		if f.cfg.Replay, err = bench.LoadDeliveries(f.bodies); err != nil {
@@ -190,9 +203,11 @@ func runBench(ctx context.Context, f benchFlags, cmd *cobra.Command) error {
 		case res.Extra["visible_n"].(int) > 0:
 			fmt.Fprintf(cmd.OutOrStdout(), " visible p50 %.1f ms p99 %.1f ms\n",
 				res.Extra["visible_p50_ms"], res.Extra["visible_p99_ms"])
-		default:
+		case res.Extra["found"].(int) > 0:
 			// Replayed events already in Kafka before they were sent.
-			fmt.Fprintln(cmd.OutOrStdout(), " (all in Kafka before this run: no visibility latency)")
+			fmt.Fprintln(cmd.OutOrStdout(), " (found in Kafka before this run: no visibility latency)")
+		default:
+			fmt.Fprintln(cmd.OutOrStdout())
 		}
 	}
 	if f.jsonOut != "" {
@@ -307,6 +322,11 @@ func newVerifier(ctx context.Context, brokers, topics []string, fromStart, live 
 		cl.Close()
 		return nil, fmt.Errorf("verify: cannot reach Kafka at %s: %w", strings.Join(brokers, ","), err)
 	}
+	if missing := missingTopics(pctx, cl, topics); len(missing) > 0 {
+		// A bridge may create a topic on its first event, so this is no
+		// error; but a misspelt topic would report every event missing.
+		fmt.Fprintf(os.Stderr, "bench: verify: topic %s does not exist (yet)\n", strings.Join(missing, ", "))
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	v := &verifier{cl: cl, topics: topics, live: live, ctx: cctx, cancel: cancel,
 		done: make(chan struct{}), sent: map[uuidKey]int64{}, seen: map[uuidKey]int64{},
@@ -323,6 +343,21 @@ func newVerifier(ctx context.Context, brokers, topics []string, fromStart, live 
 		cl.PauseFetchTopics(topics...)
 	}
 	return v, nil
+}
+
+// missingTopics returns those of topics that the cluster does not have.
+func missingTopics(ctx context.Context, cl *kgo.Client, topics []string) []string {
+	details, err := kadm.NewClient(cl).ListTopics(ctx, topics...)
+	if err != nil {
+		return nil // the reading itself will tell
+	}
+	var missing []string
+	for _, t := range topics {
+		if d, ok := details[t]; !ok || d.Err != nil {
+			missing = append(missing, t)
+		}
+	}
+	return missing
 }
 
 // read polls the topics until close.

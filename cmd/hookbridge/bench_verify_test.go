@@ -180,3 +180,47 @@ func TestVerifyAfterRun(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchFlagMistakes: flag combinations that cannot mean what the user
+// wants fail at once, saying why, before any load is sent.
+func TestBenchFlagMistakes(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate", "-5"}, "--rate -5"},
+		{[]string{"--verify-after"}, "--verify-after needs --verify-brokers"},
+	} {
+		cmd := benchCmd()
+		var out strings.Builder
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(append(c.args, "--url", "http://127.0.0.1:1/hooks", "--duration", "1s"))
+		err := cmd.Execute()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one saying %q", c.args, err, c.want)
+		}
+		if strings.Contains(out.String(), "req/s") {
+			t.Errorf("%v: load was sent before the error:\n%s", c.args, out.String())
+		}
+	}
+}
+
+// TestVerifyWarnsOfMissingTopic: a topic that does not exist is named on
+// standard error, since every event sent to it would be reported missing.
+func TestVerifyWarnsOfMissingTopic(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "okta.events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	got := missingTopics(context.Background(), cl, []string{"okta.events", "okta.nope"})
+	if len(got) != 1 || got[0] != "okta.nope" {
+		t.Errorf("missing topics %v, want [okta.nope]", got)
+	}
+}
