@@ -89,7 +89,7 @@ func Chart(w io.Writer, results []*Result) error {
 		XAxis: chart.XAxis{Name: "events/s (achieved)", Ticks: ticks,
 			Range: &chart.ContinuousRange{Min: 0, Max: ticks[len(ticks)-1].Value}},
 		YAxis: chart.YAxis{ValueFormatter: func(v any) string {
-			return strconv.FormatFloat(v.(float64), 'f', -1, 64)
+			return chart.FloatValueFormatterWithFormat(v, "%g")
 		}},
 		// No series uses it; drawn, it would label a range of nothing.
 		YAxisSecondary: chart.YAxis{Style: chart.Hidden()},

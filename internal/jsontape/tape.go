@@ -140,7 +140,7 @@ func (d *Doc) Parse(src []byte) error {
 				d.push(String, true, i+1, j)
 				i = j + 1
 			} else {
-				i, err = d.str(i)
+				i, err = d.str(i, j)
 			}
 		case 't':
 			i, err = d.literal(i, "true", True)
@@ -241,7 +241,7 @@ func (d *Doc) key(i int) (int, error) {
 		j++
 	} else {
 		var err error
-		if j, err = d.str(i); err != nil {
+		if j, err = d.str(i, j); err != nil {
 			return j, err
 		}
 	}
@@ -313,11 +313,11 @@ func digits(src []byte, i int) int {
 	return i
 }
 
-// str reads the string whose opening quote is at q and returns the offset
-// after its closing quote.
-func (d *Doc) str(q int) (int, error) {
+// str reads the rest of the string whose opening quote is at q from i, up to
+// which words found nothing special, and returns the offset after its
+// closing quote.
+func (d *Doc) str(q, i int) (int, error) {
 	src := d.src
-	i := words(src, q+1)
 	for i < len(src) {
 		c := src[i]
 		if c == '"' {
